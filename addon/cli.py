@@ -1,0 +1,200 @@
+"""Command line: fit a soundtrack to any timeline, against MusicAPI or the built-in emulator.
+
+    scorefit fit --duration 120 --fps 24 --marker "30:tense build" -o score.wav --emulator
+    scorefit fit --timeline cut.json -o score.wav          # real service, asks before paying
+    scorefit plan --duration 600 --fps 25                  # what it would cost
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from .core import config
+from .core.library import Library, atomic_write_json
+from .core.musicapi import MusicAPIClient, MusicAPIError, OutcomeUnknownError
+from .core.pipeline import CancelToken, Pipeline, PollSchedule, Progress
+from .core.plan import DEFAULT_MODEL, Settings, make_plan
+from .core.prompt import derive_prompt
+from .core.timeline import Timeline
+from .core.audio import DecoderMissing
+from .core.fit import FitError
+
+EMULATOR_SPEED = 0.02
+
+
+def _timeline(args) -> Timeline:
+    if args.timeline:
+        data = json.loads(Path(args.timeline).read_text("utf-8"))
+    elif args.duration:
+        data = {"duration_seconds": args.duration, "fps": args.fps, "start_frame": args.start_frame,
+                "name": args.name, "sample_rate": args.sample_rate, "markers": []}
+        for spec in args.marker or ():
+            at, _, name = spec.partition(":")
+            data["markers"].append({"seconds": at, "name": name})
+    else:
+        raise SystemExit("scorefit: give --timeline FILE or --duration SECONDS (see --help)")
+    return Timeline.from_dict(data)
+
+
+def _plan(args, base_url: str):
+    timeline = _timeline(args)
+    spec = derive_prompt(timeline, style=args.style, instrumental=not args.vocals)
+    if args.prompt:
+        spec = spec.edited(prompt=args.prompt)
+    settings = Settings(model=args.model, output=args.output, alternate=not args.no_alternate,
+                        seed=args.seed)
+    return make_plan(timeline, spec, settings, base_url)
+
+
+def _print_progress(progress: Progress):
+    left = f", about {progress.remaining:.0f} s left" if progress.remaining else ""
+    sys.stderr.write(f"\r[{progress.step}/{progress.steps}] {progress.stage:<14} "
+                     f"{progress.elapsed:6.1f} s{left}    ")
+    sys.stderr.flush()
+
+
+def cmd_fit(args) -> int:
+    emulator = None
+    schedule = PollSchedule()
+    if args.emulator:
+        from .emulator import DEFAULT_KEY, Emulator
+        emulator = Emulator(speed=EMULATOR_SPEED).start()
+        base_url, key = emulator.url, DEFAULT_KEY
+        schedule = PollSchedule(time_scale=EMULATOR_SPEED)
+    else:
+        base_url = args.base_url or config.load_settings()["base_url"]
+        key = config.get_api_key()
+        if not key:
+            raise SystemExit("scorefit: no MusicAPI key. Set MUSICAPI_KEY or run 'scorefit key'.")
+    try:
+        plan = _plan(args, base_url)
+        print(f"Timeline: {plan.timeline.duration_timecode} at {plan.timeline.fps} fps "
+              f"({float(plan.timeline.duration_seconds):.3f} s, {len(plan.timeline.markers)} markers)")
+        print(f"Plan: {plan.describe()}")
+        if args.command == "plan":
+            print(plan.spec.prompt)
+            return 0
+        if not emulator and not args.yes:
+            if not sys.stdin.isatty():
+                raise SystemExit("scorefit: this spends MusicAPI credits; add --yes to confirm.")
+            if input(f"Spend up to {plan.max_credits} credits? [y/N] ").strip().lower() != "y":
+                return 1
+        library = Library(Path(args.library) if args.library else None)
+        if args.forget_pending:
+            library.forget(plan.request_key)
+        client = MusicAPIClient(key, base_url)
+        pipeline = Pipeline(client, library, schedule=schedule, on_progress=_print_progress,
+                            cancel=CancelToken())
+        result = pipeline.run(plan)
+        sys.stderr.write("\n")
+        out = Path(args.output_file)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(result.primary, out.with_name(out.name + ".part"))
+        out.with_name(out.name + ".part").replace(out)
+        atomic_write_json(out.with_suffix(".json"), result.provenance)
+        print(f"Soundtrack: {out} ({plan.timeline.duration_samples} samples at "
+              f"{plan.timeline.sample_rate} Hz, ending: {result.provenance['fit']['primary']['method']})")
+        print(f"Provenance: {out.with_suffix('.json')}")
+        if result.alternate:
+            print(f"Alternate take: {result.alternate}")
+        for note in result.notes:
+            print(note)
+        if result.from_library:
+            print("Served from the library: no credits were spent.")
+        return 0
+    except OutcomeUnknownError as error:
+        sys.stderr.write(f"\nscorefit: {error}\nAfter checking, run again with --forget-pending "
+                         "to start this request afresh.\n")
+        return 2
+    except (MusicAPIError, DecoderMissing, FitError, ValueError) as error:
+        sys.stderr.write(f"\nscorefit: {error}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("\nscorefit: cancelled; paid steps are kept and resume on the next run.\n")
+        return 130
+    finally:
+        if emulator:
+            emulator.stop()
+
+
+def cmd_credits(args) -> int:
+    client = MusicAPIClient(config.get_api_key(), args.base_url or config.load_settings()["base_url"])
+    try:
+        print(json.dumps(client.credits()))
+    except MusicAPIError as error:
+        sys.stderr.write(f"scorefit: {error}\n")
+        return 2
+    return 0
+
+
+def cmd_pending(args) -> int:
+    jobs = Library(Path(args.library) if args.library else None).pending()
+    for job in jobs:
+        steps = ", ".join(f"{s['name']}={s['state']}" for s in job.steps)
+        print(f"{job.key}  {job.data.get('request', {}).get('title', '')}  {steps}")
+    if not jobs:
+        print("No unfinished jobs.")
+    return 0
+
+
+def cmd_key(args) -> int:
+    key = getpass.getpass("MusicAPI key (empty to remove): ") if sys.stdin.isatty() else sys.stdin.readline()
+    config.set_api_key(key)
+    print(f"Saved to {config.config_path()} (readable only by you)." if key.strip() else "Key removed.")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="scorefit", description="A soundtrack that fits the cut.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("fit", "plan"):
+        p = sub.add_parser(name, help="fit a soundtrack" if name == "fit" else "show the plan and its cost")
+        p.add_argument("--timeline", help="JSON: fps, duration_frames|duration_seconds, start_frame, markers")
+        p.add_argument("--duration", type=float, help="timeline length in seconds")
+        p.add_argument("--fps", default="24", help="24, 23.976, 29.97 DF, 30000/1001 …")
+        p.add_argument("--start-frame", type=int, default=0)
+        p.add_argument("--name", default="")
+        p.add_argument("--marker", action="append", help='"SECONDS:words", e.g. "42.5:tense build"')
+        p.add_argument("--sample-rate", type=int, default=48000)
+        p.add_argument("--style", default=config.DEFAULTS["style"])
+        p.add_argument("--prompt", help="use this prompt instead of the derived one")
+        p.add_argument("--vocals", action="store_true", help="allow vocals (default: instrumental)")
+        p.add_argument("--model", default=DEFAULT_MODEL)
+        p.add_argument("--output", choices=("wav", "mp3"), default="wav",
+                       help="source format: wav (lossless, 2 credits) or mp3 (needs FFmpeg)")
+        p.add_argument("--no-alternate", action="store_true", help="fit only the first take")
+        p.add_argument("--seed", type=int, default=0, help="another number asks for a new take")
+        p.add_argument("--base-url", help="MusicAPI address (default from the config file)")
+        p.add_argument("--emulator", action="store_true", help="use the built-in emulator (free)")
+        p.add_argument("--library", help="library folder (default: per-user data folder)")
+        p.add_argument("--yes", action="store_true", help="do not ask before spending credits")
+        p.add_argument("--forget-pending", action="store_true",
+                       help="drop this request's journal (after a lost answer you have checked)")
+        p.add_argument("-o", "--output-file", default="scorefit.wav")
+        p.set_defaults(func=cmd_fit)
+    p = sub.add_parser("credits", help="show the account's credits")
+    p.add_argument("--base-url")
+    p.set_defaults(func=cmd_credits)
+    p = sub.add_parser("pending", help="list unfinished (resumable) jobs")
+    p.add_argument("--library")
+    p.set_defaults(func=cmd_pending)
+    p = sub.add_parser("key", help="store the MusicAPI key in the private config file")
+    p.set_defaults(func=cmd_key)
+    p = sub.add_parser("emulator", help="run the MusicAPI emulator", add_help=False)
+    p.set_defaults(func=None)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "emulator":
+        from .emulator.__main__ import main as emulator_main
+        emulator_main(rest)
+        return 0
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The editor's settings and API key, kept in a private per-user file.
+
+Neither Blender nor Resolve may store the key in a project: hosts call
+:func:`get_api_key` / :func:`set_api_key`, which use ``MUSICAPI_KEY`` when set and
+otherwise a config file readable only by the user.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import platformdirs
+
+from .library import APP, atomic_write_json
+
+ENV_KEY = "MUSICAPI_KEY"
+DEFAULTS = {
+    "base_url": "https://api.musicapi.ai",
+    "model": "sonic-v5",
+    "output": "wav",
+    "style": "cinematic, instrumental",
+    "instrumental": True,
+    "alternate": True,
+}
+
+
+def config_path() -> Path:
+    env = os.environ.get("SCOREFIT_CONFIG")
+    return Path(env) if env else Path(platformdirs.user_config_dir(APP, appauthor=False)) / "config.json"
+
+
+def _read() -> dict:
+    try:
+        return json.loads(config_path().read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _write(data: dict):
+    atomic_write_json(config_path(), data, mode=0o600)
+
+
+def load_settings() -> dict:
+    stored = _read()
+    stored.pop("api_key", None)
+    return {**DEFAULTS, **stored}
+
+
+def save_settings(**changes):
+    data = _read()
+    data.update({k: v for k, v in changes.items() if k != "api_key"})
+    _write(data)
+
+
+def get_api_key() -> str:
+    return os.environ.get(ENV_KEY, "").strip() or str(_read().get("api_key") or "")
+
+
+def set_api_key(key: str):
+    data = _read()
+    if key.strip():
+        data["api_key"] = key.strip()
+    else:
+        data.pop("api_key", None)
+    _write(data)
+
+
+def key_source() -> str:
+    """Where the key comes from, for the settings UI (never the key itself)."""
+    if os.environ.get(ENV_KEY, "").strip():
+        return f"the {ENV_KEY} environment variable"
+    return str(config_path()) if _read().get("api_key") else ""

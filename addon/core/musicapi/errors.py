@@ -1,0 +1,92 @@
+"""One exception family for everything MusicAPI can answer, each saying what to do next.
+
+``str(error)`` is written for the editor; ``error.status`` and ``error.server_message``
+are kept for logs and tests. No message ever contains the API key: the client passes
+every text through :func:`redact` before raising.
+"""
+from __future__ import annotations
+
+
+def redact(text: str, secret: str | None) -> str:
+    if not text:
+        return text
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+class MusicAPIError(Exception):
+    """Base class. ``hint`` tells the editor what to do; ``paid`` whether credits may be spent."""
+
+    hint = "Try again later; if it keeps happening, check MusicAPI's status page."
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 server_message: str = "", hint: str | None = None, retry_after: float | None = None):
+        self.message = message
+        self.status = status
+        self.server_message = server_message
+        self.retry_after = retry_after
+        if hint is not None:
+            self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class ConfigurationError(MusicAPIError):
+    hint = "Check ScoreFit's settings."
+
+
+class AuthError(MusicAPIError):
+    hint = ("Check the MusicAPI key in ScoreFit's settings (or the MUSICAPI_KEY "
+            "environment variable) and that your subscription is active.")
+
+
+class InsufficientCreditsError(MusicAPIError):
+    hint = "Buy more credits on musicapi.ai, or choose a shorter plan (fewer extends), then try again."
+
+
+class ModerationError(MusicAPIError):
+    hint = "Reword the prompt, title or tags (avoid artist names and lyrics you did not write) and try again."
+
+
+class InvalidRequestError(MusicAPIError):
+    hint = "Change the setting the message names and try again."
+
+
+class TaskNotFoundError(InvalidRequestError):
+    hint = ("The service no longer knows this task; clear it from ScoreFit's pending jobs "
+            "and start again.")
+
+
+class RateLimitedError(MusicAPIError):
+    hint = "The service is busy; wait a minute and try again."
+
+
+class ServiceError(MusicAPIError):
+    hint = "MusicAPI had a problem on its side; try again in a few minutes."
+
+
+class TaskFailedError(MusicAPIError):
+    hint = ("The generation failed on the service side; its credits are refunded by MusicAPI. "
+            "Try again, perhaps with a different prompt.")
+
+
+class NetworkError(MusicAPIError):
+    hint = "Check the internet connection (and any proxy or firewall), then try again."
+
+
+class OutcomeUnknownError(NetworkError):
+    """A paid request was sent but no answer came back: it may have been charged."""
+
+    hint = ("It may have started and been charged. ScoreFit did not send it again; "
+            "check your MusicAPI account's history before starting a new generation.")
+
+
+class DownloadError(MusicAPIError):
+    hint = "The audio could not be downloaded completely; run again to resume (nothing is charged twice)."
+
+
+class Cancelled(Exception):
+    """The user cancelled; raised at the next safe point."""
