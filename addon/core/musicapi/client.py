@@ -44,12 +44,13 @@ class RetryPolicy:
     attempts: int = 5           # tries in all, for a read
     base_delay: float = 1.0     # first backoff, doubled each time
     max_delay: float = 30.0
+    max_retry_after: float = 120.0   # a longer wait is better reported than hidden
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay * 4)
+            return min(max(retry_after, 0.0), self.max_retry_after)
         backoff = min(self.base_delay * (2 ** attempt), self.max_delay)
         return backoff * random.uniform(0.5, 1.0)  # jitter: many clients must not retry in step
 

@@ -1,0 +1,252 @@
+"""The vendored client against the emulator over real HTTP on loopback."""
+import time
+
+import pytest
+import requests
+
+from scorefit.core.musicapi import (
+    AuthError, ConfigurationError, DownloadError, InsufficientCreditsError, InvalidRequestError,
+    ModerationError, MusicAPIClient, NetworkError, OutcomeUnknownError, RateLimitedError,
+    ServiceError, TaskNotFoundError,
+)
+from scorefit.core.musicapi.client import RetryPolicy, parse_retry_after
+
+from conftest import FAST_RETRY
+
+BODY = {"task_type": "create_music", "custom_mode": True, "mv": "sonic-v4", "prompt": "calm piano",
+        "tags": "ambient", "title": "Test", "make_instrumental": True}
+
+
+def wait_done(client, task_id, needed=None, timeout=10):
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        status = client.get_task(task_id)
+        seen.append("not_ready" if status.not_ready else tuple(c.state for c in status.clips))
+        if status.failure or status.all_done(needed) or status.failed_clips and all(
+                c.done or c.failed for c in status.clips):
+            return status, seen
+        time.sleep(0.01)
+    raise AssertionError(f"task never finished: {seen[-3:]}")
+
+
+def paid_posts(emulator):
+    return len(emulator.requests_to("POST", "/api/v1/sonic/"))
+
+
+def test_create_goes_not_ready_running_succeeded_with_two_clips(client, emulator):
+    task_id = client.submit(BODY)
+    status, seen = wait_done(client, task_id)
+    assert seen[0] == "not_ready"
+    assert ("running", "running") in seen or any("running" in s for s in seen if s != "not_ready")
+    assert len(status.clips) == 2 and all(c.done and c.audio_url and c.duration for c in status.clips)
+    assert emulator.state.charged("create_music") == 15
+
+
+def test_extend_concat_and_wav_round_trip(client, emulator, tmp_path):
+    first, _ = wait_done(client, client.submit(BODY))
+    clip = first.clips[0]
+    ext_id = client.submit({**BODY, "task_type": "extend_music", "continue_clip_id": clip.clip_id,
+                            "continue_at": 30})
+    ext, _ = wait_done(client, ext_id)
+    new = ext.clips[0]
+    truth = new.raw["emulator"]
+    assert truth["song_offset"] == 30 and truth["bpm"] == clip.raw["emulator"]["bpm"]
+    whole, _ = wait_done(client, client.submit({"task_type": "concat_music", "continue_clip_id": new.clip_id}))
+    assert len(whole.clips) == 1
+    assert whole.clips[0].duration == pytest.approx(30 + new.duration, abs=0.02)
+    url = client.wav_url(whole.clips[0].clip_id)
+    path = client.download(url, tmp_path / "whole.wav")
+    assert path.read_bytes()[:4] == b"RIFF"
+    assert emulator.state.charged() == 15 + 15 + 2 + 2
+
+
+def test_credits_and_unknown_task(client, emulator):
+    assert client.credits() == {"credits": 1000, "extra_credits": 0}
+    with pytest.raises(TaskNotFoundError):
+        client.get_task("no-such-task")
+    emulator.state.task_not_found_status = 404
+    with pytest.raises(TaskNotFoundError):
+        client.get_task("no-such-task")
+
+
+@pytest.mark.parametrize("fmt", ["string", "float", "int"])
+def test_duration_in_every_known_format(client, emulator, fmt):
+    emulator.state.duration_format = fmt
+    status, _ = wait_done(client, client.submit(BODY))
+    assert all(isinstance(c.duration, float) and c.duration > 10 for c in status.clips)
+
+
+def test_wav_that_is_still_preparing_is_asked_again(client, emulator):
+    status, _ = wait_done(client, client.submit(BODY))
+    emulator.state.wav_preparing = 2
+    assert client.wav_url(status.clips[0].clip_id).endswith(".wav")
+
+
+def test_auth_errors(emulator):
+    with pytest.raises(AuthError, match="key"):
+        MusicAPIClient("wrong-key", emulator.url, retry=FAST_RETRY).credits()
+    with pytest.raises(AuthError):
+        MusicAPIClient("", emulator.url)
+    response = requests.get(emulator.url + "/api/v1/get-credits")
+    assert response.status_code == 401 and response.json()["message"] == "Authorization header is missing."
+    response = requests.get(emulator.url + "/api/v1/get-credits", headers={"Authorization": "Token x"})
+    assert response.json()["message"] == "Invalid authorization format."
+
+
+@pytest.mark.parametrize("change,text", [
+    ({"mv": "sonic-v9000"}, "'mv' field is invalid"),
+    ({"prompt": "x" * 3001}, "less than 3000"),
+    ({"tags": "x" * 200}, "less than 200"),
+    ({"title": "x" * 80}, "less than 80"),
+])
+def test_validation_errors_are_invalid_request_and_not_charged(client, emulator, change, text):
+    with pytest.raises(InvalidRequestError, match=text):
+        client.submit({**BODY, **change})
+    assert emulator.state.charged() == 0
+
+
+def test_https_is_required_except_on_loopback():
+    with pytest.raises(ConfigurationError, match="https"):
+        MusicAPIClient("k", "http://api.musicapi.ai")
+    for url in ("https://api.musicapi.ai", "http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"):
+        MusicAPIClient("k", url)
+
+
+def test_key_never_reaches_the_audio_cdn_nor_any_message(client, emulator, tmp_path):
+    status, _ = wait_done(client, client.submit(BODY))
+    client.download(status.clips[0].audio_url, tmp_path / "a.mp3")
+    cdn = [r for r in emulator.state.log if r["role"] == "cdn"]
+    api = [r for r in emulator.state.log if r["role"] == "api"]
+    assert cdn and not any(r["authorized"] for r in cdn) and all(r["authorized"] for r in api)
+    emulator.inject("http", "GET /api/v1/get-credits", status=400, message="bad key emulator-key!")
+    with pytest.raises(InvalidRequestError) as caught:
+        client.credits()
+    assert "emulator-key" not in str(caught.value) and "[redacted]" in str(caught.value)
+    assert "emulator-key" not in repr(client)
+
+
+# --- faults: each gives its own clear error, none makes a second paid call -------------------
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_on_reads_are_retried(client, emulator, status):
+    emulator.inject("http", "GET /api/v1/get-credits", status=status, times=2)
+    assert client.credits()["credits"] == 1000
+    assert len(emulator.requests_to("GET", "/api/v1/get-credits")) == 3
+
+
+def test_persistent_server_error_is_a_service_error(client, emulator):
+    emulator.inject("http", "GET /api/v1/get-credits", status=500, times=10)
+    with pytest.raises(ServiceError, match="internal error"):
+        client.credits()
+
+
+def test_rate_limit_honours_retry_after(emulator):
+    slept = []
+    client = MusicAPIClient("emulator-key", emulator.url, retry=FAST_RETRY, sleep=slept.append)
+    emulator.inject("http", "GET /api/v1/get-credits", status=429, retry_after=1.5)
+    assert client.credits()["credits"] == 1000
+    assert slept == [1.5]
+    emulator.inject("http", "GET /api/v1/get-credits", status=430, times=10, retry_after=0)
+    with pytest.raises(RateLimitedError):
+        client.credits()
+
+
+def test_rate_limited_create_is_resent_because_nothing_started(client, emulator):
+    emulator.inject("http", "POST /api/v1/sonic/create", status=429, retry_after=0)
+    client.submit(BODY)
+    assert paid_posts(emulator) == 2 and emulator.state.charged() == 15
+
+
+def test_server_error_on_create_is_not_resent(client, emulator):
+    emulator.inject("http", "POST /api/v1/sonic/create", status=500, times=5)
+    with pytest.raises(ServiceError):
+        client.submit(BODY)
+    assert paid_posts(emulator) == 1
+
+
+def test_connection_reset_on_read_is_retried_and_on_create_is_outcome_unknown(client, emulator):
+    emulator.inject("reset", "GET /api/v1/get-credits")
+    assert client.credits()["credits"] == 1000
+    emulator.inject("reset", "POST /api/v1/sonic/create")
+    with pytest.raises(OutcomeUnknownError, match="charged"):
+        client.submit(BODY)
+    assert paid_posts(emulator) == 1
+
+
+def test_read_timeout_on_create_is_outcome_unknown_and_never_resent(emulator):
+    client = MusicAPIClient("emulator-key", emulator.url,
+                            retry=RetryPolicy(attempts=4, base_delay=0.01, read_timeout=0.3))
+    emulator.inject("delay", "POST /api/v1/sonic/create", delay=1.0)
+    with pytest.raises(OutcomeUnknownError):
+        client.submit(BODY)
+    time.sleep(0.8)
+    assert paid_posts(emulator) == 1 and emulator.state.charged() == 15  # charged once, sent once
+
+
+def test_read_timeout_on_poll_is_retried(emulator):
+    client = MusicAPIClient("emulator-key", emulator.url,
+                            retry=RetryPolicy(attempts=3, base_delay=0.01, read_timeout=0.3))
+    emulator.inject("delay", "GET /api/v1/get-credits", delay=0.6)
+    assert client.credits()["credits"] == 1000
+
+
+def test_unreachable_service_is_a_network_error():
+    client = MusicAPIClient("k", "http://127.0.0.1:9", retry=FAST_RETRY)
+    with pytest.raises(NetworkError, match="reach"):
+        client.credits()
+
+
+def test_malformed_json_is_retried_on_reads_and_unknown_on_paid(client, emulator):
+    emulator.inject("malformed", "GET /api/v1/get-credits")
+    assert client.credits()["credits"] == 1000
+    emulator.inject("malformed", "POST /api/v1/sonic/create")
+    with pytest.raises(OutcomeUnknownError, match="unreadable"):
+        client.submit(BODY)
+
+
+def test_moderation_and_credit_refusals(client, emulator):
+    emulator.inject("http", "POST /api/v1/sonic/create", status=403)
+    with pytest.raises(ModerationError, match="moderation"):
+        client.submit(BODY)
+    emulator.state.credits = 10
+    with pytest.raises(InsufficientCreditsError, match="credits"):
+        client.submit(BODY)
+    assert paid_posts(emulator) == 2 and emulator.state.charged() == 0
+
+
+def test_failed_task_is_refunded_and_failed_clip_is_reported(client, emulator):
+    emulator.inject("task_failed", "POST /api/v1/sonic/create", message="GPU exploded")
+    status, _ = wait_done(client, client.submit(BODY))
+    assert status.failure == "failed" and status.error == "GPU exploded"
+    assert emulator.state.credits == 1000
+    emulator.inject("clip_failed", "POST /api/v1/sonic/create", message="bad clip")
+    status, _ = wait_done(client, client.submit(BODY))
+    assert [c.state for c in status.clips] == ["succeeded", "failed"]
+    assert status.failed_clips[0].error == "bad clip"
+
+
+def test_interrupted_downloads_never_leave_a_file(client, emulator, tmp_path):
+    status, _ = wait_done(client, client.submit(BODY))
+    url = status.clips[0].audio_url
+    emulator.inject("truncated", "GET /audio/", times=10)
+    with pytest.raises(DownloadError, match="cut short|broke off"):
+        client.download(url, tmp_path / "x.mp3")
+    assert list(tmp_path.iterdir()) == []
+    emulator.inject("truncated", "GET /audio/", times=0)
+    emulator.state.faults.clear()
+    emulator.inject("truncated", "GET /audio/", times=1)   # once: the retry completes it
+    assert client.download(url, tmp_path / "x.mp3").stat().st_size > 10_000
+    emulator.inject("slow", "GET /audio/", delay=0.001)
+    assert client.download(url, tmp_path / "y.mp3").stat().st_size > 10_000
+
+
+def test_audio_url_that_404s(client, emulator, tmp_path):
+    with pytest.raises(DownloadError, match="404"):
+        client.download(emulator.cdn_url + "/audio/gone.mp3", tmp_path / "gone.mp3")
+    assert len(emulator.requests_to("GET", "/audio/gone")) == 1   # a 404 is final
+    assert not (tmp_path / "gone.mp3").exists()
+
+
+def test_retry_after_as_http_date():
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert parse_retry_after("2") == 2.0 and parse_retry_after(None) is None

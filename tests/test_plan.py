@@ -1,0 +1,65 @@
+import pytest
+
+from scorefit.core.plan import CREDITS, Settings, choose_continue_at, make_plan, model_info
+from scorefit.core.prompt import derive_prompt
+from scorefit.core.timeline import FrameRate, Marker, Timeline
+
+
+def plan_for(seconds, model="sonic-v5", markers=(), **settings):
+    tl = Timeline(FrameRate(24), int(seconds * 24), markers=tuple(markers))
+    return make_plan(tl, derive_prompt(tl), Settings(model=model, **settings), "http://127.0.0.1:1")
+
+
+@pytest.mark.parametrize("seconds,extends", [(20, 0), (180, 0), (720, 3), (1800, 9)])
+def test_plans_reach_the_target(seconds, extends):
+    plan = plan_for(seconds)
+    assert plan.extends == extends
+    info = model_info("sonic-v5")
+    reach = info.typical_seconds + extends * (info.typical_seconds - 10)
+    assert reach >= seconds + 6
+    kinds = [s.kind for s in plan.steps]
+    assert kinds[0] == "create" and kinds.count("wav") == 2
+    assert kinds.count("concat") == (2 if extends else 0)
+    assert plan.credits == sum(CREDITS[k] for k in kinds)
+    assert plan.max_credits >= plan.credits
+    assert f"{plan.credits} credits" in plan.describe()
+
+
+def test_plan_without_alternate_or_wav_is_cheaper():
+    full, lean = plan_for(720), plan_for(720, alternate=False, output="mp3")
+    assert full.credits - lean.credits == CREDITS["concat"] + 2 * CREDITS["wav"]
+
+
+def test_short_models_need_more_extends_and_duration_models_ask_for_the_length():
+    assert plan_for(600, "sonic-v4").extends > plan_for(600, "sonic-v5").extends
+    plan = plan_for(300, "sonic-v6")
+    assert plan.create_body()["duration"] == 306
+    assert "duration" not in plan_for(300, "sonic-v5").create_body()
+
+
+def test_unknown_newer_models_pass_through_and_bad_names_are_refused():
+    assert plan_for(60, "sonic-v7").create_body()["mv"] == "sonic-v7"
+    with pytest.raises(ValueError, match="model"):
+        Settings(model="no spaces please")
+    with pytest.raises(ValueError, match="output"):
+        Settings(output="flac")
+
+
+def test_request_key_changes_with_seed_and_request_only():
+    assert plan_for(60).request_key == plan_for(60).request_key
+    assert plan_for(60).request_key != plan_for(60, seed=1).request_key
+    assert plan_for(60).request_key != plan_for(61).request_key
+
+
+def test_create_body_drops_the_ending_when_extends_follow():
+    assert "[End]" not in plan_for(900).create_body()["prompt"]
+    assert "[End]" in plan_for(60).create_body()["prompt"]
+
+
+def test_continue_at_a_mood_change_in_the_clips_last_minute():
+    plan = plan_for(600, markers=[Marker(24 * 150, "epic")])
+    assert choose_continue_at(plan, 0.0, 190.0) == (150, 150.0)
+    # No change near the end: continue ahead of the clip's outro, in whole seconds.
+    assert choose_continue_at(plan, 150.0, 100.4) == (90, 240.0)
+    plain = plan_for(600)
+    assert choose_continue_at(plain, 0.0, 30.0) == (20, 20.0)

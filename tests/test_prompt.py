@@ -1,0 +1,57 @@
+from scorefit.core.prompt import PROMPT_LIMIT, TAGS_LIMIT, TITLE_LIMIT, derive_prompt
+from scorefit.core.timeline import FrameRate, Marker, Timeline
+
+
+def timeline(name="", markers=(), seconds=120, fps=24):
+    return Timeline(FrameRate(fps), seconds * fps, name=name, markers=tuple(markers))
+
+
+def test_no_markers_gives_one_section_and_an_ending():
+    spec = derive_prompt(timeline("Beach day"))
+    assert len(spec.sections) == 1
+    assert "[Outro]" in spec.prompt and "[End]" in spec.prompt
+    assert spec.title == "Beach day" and "instrumental" in spec.tags and spec.instrumental
+
+
+def test_markers_with_moods_make_sections_at_their_times():
+    spec = derive_prompt(timeline("Trailer", [Marker(24 * 30, "Tense build"), Marker(24 * 60, "scene 4"),
+                                              Marker(24 * 80, "Epic chase", note="drums")]))
+    assert [s.moods for s in spec.sections] == [("cinematic",), ("tense", "build"), ("epic", "chase")]
+    assert [float(s.start) for s in spec.sections] == [0, 30, 80]
+    assert [s.energy for s in spec.sections] == [1, 1, 2]
+    assert "from 1:20" in spec.prompt and "[Chorus]" in spec.prompt
+    assert "tense" in spec.tags and "epic" in spec.tags
+
+
+def test_colours_carry_meaning_and_can_be_remapped():
+    tl = timeline(markers=[Marker(240, "", color="Blue"), Marker(960, "", color="Red")])
+    assert [s.moods for s in derive_prompt(tl).sections][1:] == [("calm",), ("intense",)]
+    remapped = derive_prompt(tl, color_moods={"Red": "triumphant"})
+    assert remapped.sections[-1].moods == ("triumphant",)
+
+
+def test_derivation_is_deterministic():
+    tl = timeline("X", [Marker(100, "calm"), Marker(900, "driving")])
+    assert derive_prompt(tl) == derive_prompt(tl)
+
+
+def test_many_markers_and_long_unicode_names_respect_service_limits():
+    markers = [Marker(i * 24, f"Szene {i} – épique 🎬 " + "très long nom " * 20 + ("calm" if i % 2 else "epic"))
+               for i in range(1, 300)]
+    spec = derive_prompt(timeline("Ünïcödé 映画のタイトル " * 30, markers, seconds=400))
+    assert len(spec.prompt) <= PROMPT_LIMIT and len(spec.tags) <= TAGS_LIMIT and len(spec.title) <= TITLE_LIMIT
+    assert "映画" in spec.title and spec.prompt.isprintable() is False  # newlines are kept
+    assert "\x00" not in spec.prompt
+
+
+def test_control_characters_are_stripped_and_edits_are_limited():
+    spec = derive_prompt(timeline("bad\x00name\x1b"))
+    assert spec.title == "badname"
+    edited = spec.edited(title="t" * 500, prompt="my own words")
+    assert len(edited.title) <= TITLE_LIMIT and edited.prompt == "my own words"
+
+
+def test_continuation_prompt_follows_the_section_and_asks_for_an_ending():
+    spec = derive_prompt(timeline(markers=[Marker(24 * 90, "calm outro")]))
+    text = spec.continuation(95, ending=True)
+    assert "calm" in text and "[End]" in text and "same tempo" in text
