@@ -1,0 +1,66 @@
+"""The emulator is faithful where the client and the fit depend on it."""
+import io
+import subprocess
+import sys
+import time
+
+import requests
+from pydub import AudioSegment
+
+from scorefit.core import fit as F
+
+
+def finished(client, task_id):
+    for _ in range(2000):
+        status = client.get_task(task_id)
+        if status.all_done():
+            return status
+        time.sleep(0.005)
+    raise AssertionError("not finished")
+
+
+BODY = {"custom_mode": True, "mv": "sonic-v4", "prompt": "driving synthwave", "tags": "synthwave",
+        "title": "T", "make_instrumental": True}
+
+
+def test_continuation_keeps_tempo_and_bar_phase(client, emulator):
+    base = finished(client, client.submit(BODY)).clips[0]
+    ext = finished(client, client.submit({**BODY, "task_type": "extend_music", "prompt": "calm [End]",
+                                          "continue_clip_id": base.clip_id, "continue_at": 37})).clips[0]
+    whole = finished(client, client.submit({"task_type": "concat_music",
+                                            "continue_clip_id": ext.clip_id})).clips[0]
+    truth = whole.raw["emulator"]
+    assert [s["start"] for s in truth["sections"]] == [0, 37] and truth["ending"]
+    audio = AudioSegment.from_file(io.BytesIO(requests.get(
+        client.wav_url(whole.clip_id)).content), format="wav")
+    # Across the join, the detected downbeats sit on the song's bar lines.
+    grid = F.beat_grid(audio, 25, 50)
+    bar = truth["bar_seconds"]
+    assert abs(grid.bpm - truth["bpm"]) < 0.2
+    assert all(abs(d / bar - round(d / bar)) * bar < 0.012 for d in grid.downbeats)
+    assert audio.duration_seconds == __import__("pytest").approx(37 + ext.duration, abs=0.01)
+
+
+def test_two_clips_finish_at_different_times_and_lengths_are_the_models_choice(client, emulator):
+    status = finished(client, client.submit(BODY))
+    a, b = status.clips
+    assert a.duration != b.duration and all(20 < c.duration <= 120 for c in (a, b))
+    records = [emulator.state.clips[c.clip_id] for c in (a, b)]
+    assert records[0].ready_at < records[1].ready_at
+
+
+def test_mp3_is_real_mp3(client):
+    clip = finished(client, client.submit(BODY)).clips[0]
+    data = requests.get(clip.audio_url).content
+    assert data[:3] == b"ID3" or data[0] == 0xFF
+
+
+def test_control_api_and_command_line(emulator):
+    requests.post(emulator.url + "/_emulator/faults", json=[{"kind": "http", "match": "GET /api/v1/get-credits",
+                                                              "status": 503}])
+    assert requests.get(emulator.url + "/api/v1/get-credits",
+                        headers={"Authorization": "Bearer emulator-key"}).status_code == 503
+    state = requests.get(emulator.url + "/_emulator/state").json()
+    assert state["credits"] == 1000 and state["log"][-2]["path"] == "/api/v1/get-credits"
+    out = subprocess.run([sys.executable, "-m", "scorefit.emulator", "--help"], capture_output=True, text=True)
+    assert "--speed" in out.stdout
