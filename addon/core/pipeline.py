@@ -65,22 +65,28 @@ class CancelToken:
 
 @dataclass(frozen=True)
 class PollSchedule:
-    """When to ask again: sparse while the task is far from its expected end, dense near it.
+    """When to ask again, from the task's expected duration.
 
-    The vendor suggests a fixed 15-25 s; polling on the expected completion time finds the
-    result within ``min_interval`` of it with about as many requests. ``time_scale`` shrinks
-    everything for an emulator that runs faster than the real service.
+    Nothing is asked before 60 % of the expected time (a task never finishes much
+    sooner); from then on every 8 % of it (at least ``min_interval``), so the result is
+    seen soon after it is ready; past the expected time the interval grows to
+    ``max_interval``. ``time_scale`` shrinks everything for a faster emulator.
     """
     min_interval: float = 3.0    # also keeps well under any rate limit
     max_interval: float = 20.0
     time_scale: float = 1.0
+    first_poll: float = 0.6
+    step: float = 0.08
 
     def delay(self, elapsed: float, expected: float, polls_after_expected: int) -> float:
         lo, hi = self.min_interval * self.time_scale, self.max_interval * self.time_scale
-        remaining = expected * self.time_scale - elapsed
-        if remaining > 0:
-            return min(hi, max(lo, remaining / 2))
-        return min(hi, lo * 1.5 ** polls_after_expected)
+        expected *= self.time_scale
+        if elapsed < self.first_poll * expected:
+            return max(lo, self.first_poll * expected - elapsed)
+        steady = min(hi, max(lo, self.step * expected))
+        if elapsed < expected:
+            return steady
+        return min(hi, steady * 1.5 ** polls_after_expected)
 
 
 @dataclass

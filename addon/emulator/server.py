@@ -424,6 +424,7 @@ def _make_handler(emulator: Emulator, role: str):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             entry = {"method": method, "path": path, "role": role, "time": time.time(),
+                     "clock": emulator.now(),
                      "authorized": "Authorization" in self.headers}
             with state.lock:
                 state.log.append(entry)
