@@ -134,6 +134,10 @@ class Pipeline:
             "prompt": plan.spec.prompt, "tags": plan.spec.tags, "title": plan.spec.title,
             "model": plan.settings.model, "service": self.client.base_url,
             "target_seconds": plan.target_seconds, "timeline": plan.timeline.to_dict()})
+        lost = [s["name"] for s in job.steps if s["state"] in ("submitting", "unknown")]
+        if lost:
+            raise OutcomeUnknownError(
+                f"An earlier run sent the '{lost[0]}' request, but its answer was lost.")
         from_library = job.state == "done" and all(
             Path(job.folder / name).exists() for name in job.data.get("sources", {}).values())
         if not from_library:
@@ -193,22 +197,9 @@ class Pipeline:
         if entry and entry["state"] == "done":
             self._remaining_service -= expected
             return [_Part(**c) for c in entry["clips"]]
-        if entry and entry["state"] in ("submitting", "unknown"):
-            raise OutcomeUnknownError(
-                f"An earlier run sent the '{name}' request, but its answer was lost.")
         if entry is None:
-            entry = job.begin(name, kind, body)
             self._report(stage, expected, 0.0, "Sending the request")
-            try:
-                task_id = self.client.submit(body)
-            except OutcomeUnknownError:
-                entry["state"] = "unknown"
-                job.save()
-                raise
-            except MusicAPIError:
-                job.steps.remove(entry)    # refused before any work: nothing was charged
-                job.save()
-                raise
+            entry, task_id = self._paid(job, name, kind, body, lambda: self.client.submit(body))
             entry.update(task_id=task_id, state="polling", accepted=time.time())
             job.save()
         try:
@@ -221,6 +212,21 @@ class Pipeline:
         job.save()
         self._remaining_service -= expected
         return clips
+
+    @staticmethod
+    def _paid(job: Job, name: str, kind: str, body: dict, send: Callable[[], str]) -> tuple[dict, str]:
+        """Journal a paid request around ``send``: the intent first, then what became of it."""
+        entry = job.begin(name, kind, body)
+        try:
+            return entry, send()
+        except OutcomeUnknownError:
+            entry["state"] = "unknown"     # may be charged: never sent again without the editor
+            job.save()
+            raise
+        except MusicAPIError:
+            job.steps.remove(entry)        # refused before any work: nothing was charged
+            job.save()
+            raise
 
     def _expected(self, kind: str, body: dict) -> float:
         if kind in ("concat", "wav"):
@@ -274,22 +280,11 @@ class Pipeline:
             ext = "wav"
             name = f"wav-{role}"
             entry = job.step(name)
-            if entry is None or entry["state"] != "done":
-                if entry and entry["state"] in ("submitting", "unknown"):
-                    raise OutcomeUnknownError("An earlier run asked for the WAV file, but its answer was lost.")
+            if entry is None:
                 self._step += 1
                 self._report("Converting", 4.0, 0.0)
-                entry = job.begin(name, "wav", {"clip_id": part.clip_id})
-                try:
-                    url = self.client.wav_url(part.clip_id)
-                except OutcomeUnknownError:
-                    entry["state"] = "unknown"
-                    job.save()
-                    raise
-                except MusicAPIError:
-                    job.steps.remove(entry)
-                    job.save()
-                    raise
+                entry, url = self._paid(job, name, "wav", {"clip_id": part.clip_id},
+                                        lambda: self.client.wav_url(part.clip_id))
                 entry.update(state="done", url=url)
                 job.save()
             url = entry["url"]
