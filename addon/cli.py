@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import shutil
 import sys
 from pathlib import Path
 
 from .core import config
-from .core.library import Library, atomic_write_json
+from .core.library import Library, atomic_write_bytes, atomic_write_json
 from .core.musicapi import MusicAPIClient, MusicAPIError, OutcomeUnknownError
 from .core.pipeline import CancelToken, Pipeline, PollSchedule, Progress
 from .core.plan import DEFAULT_MODEL, Settings, make_plan
@@ -92,9 +91,7 @@ def cmd_fit(args) -> int:
         result = pipeline.run(plan)
         sys.stderr.write("\n")
         out = Path(args.output_file)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(result.primary, out.with_name(out.name + ".part"))
-        out.with_name(out.name + ".part").replace(out)
+        atomic_write_bytes(out, result.primary.read_bytes())
         atomic_write_json(out.with_suffix(".json"), result.provenance)
         print(f"Soundtrack: {out} ({plan.timeline.duration_samples} samples at "
               f"{plan.timeline.sample_rate} Hz, ending: {result.provenance['fit']['primary']['method']})")

@@ -6,7 +6,7 @@ choose WAV output before anything is paid for.
 """
 from __future__ import annotations
 
-import os
+import io
 import shutil
 import warnings
 from pathlib import Path
@@ -16,6 +16,8 @@ with warnings.catch_warnings():
     # pydub warns at import when FFmpeg is missing; ScoreFit needs none for WAV.
     warnings.simplefilter("ignore", RuntimeWarning)
     from pydub import AudioSegment
+
+from .library import atomic_write_bytes
 
 # A host decoder turns an MP3 file into a WAV file: decoder(src, dst_wav).
 Decoder = Callable[[Path, Path], None]
@@ -55,19 +57,6 @@ def conform(segment: AudioSegment, sample_rate: int) -> AudioSegment:
 
 def write_wav(segment: AudioSegment, path: Path) -> Path:
     """Write atomically: the final name appears only once the file is complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    try:
-        with open(part, "wb") as out:
-            segment.export(out, format="wav")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
-    return path
-
-
-def frames(segment: AudioSegment) -> int:
-    return int(segment.frame_count())
+    buffer = io.BytesIO()
+    segment.export(buffer, format="wav")
+    return atomic_write_bytes(Path(path), buffer.getvalue())

@@ -163,13 +163,10 @@ def _gain_ramp(segment: AudioSegment, fade_in: bool) -> AudioSegment:
     step = 64
     out = []
     for i in range(0, n, step):
-        t = min(1.0, (i + step / 2) / n)
+        # A fade-out's last step is at gain 0, so the final samples are exact silence.
+        t = min(1.0, (i + step) / n) if not fade_in else i / n
         gain = math.sin(t * math.pi / 2) if fade_in else math.cos(t * math.pi / 2)
         out.append(audioop.mul(data[i * width:(i + step) * width], segment.sample_width, gain))
-    if not fade_in and out:
-        # The very last step ends at exact silence so the cut never clicks.
-        last = out[-1]
-        out[-1] = audioop.mul(last, segment.sample_width, 0.0) if len(last) <= 2 * width else last
     return segment._spawn(b"".join(out))
 
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 
 from .prompt import PromptSpec
@@ -87,7 +87,6 @@ class Plan:
     steps: tuple
     target_seconds: float
     base_url: str = ""
-    notes: tuple = field(default_factory=tuple)
 
     @property
     def credits(self) -> int:
@@ -191,10 +190,7 @@ def make_plan(timeline: Timeline, spec: PromptSpec, settings: Settings = Setting
         steps += [Step("concat", "Joining", CREDITS["concat"], 4.0)] * versions
     if settings.output == "wav":
         steps += [Step("wav", "Converting", CREDITS["wav"], 3.0)] * versions
-    notes = []
-    if len(spec.sections) > 1:
-        notes.append(f"{len(spec.sections)} sections from markers")
-    return Plan(timeline, spec, settings, tuple(steps), target, base_url, tuple(notes))
+    return Plan(timeline, spec, settings, tuple(steps), target, base_url)
 
 
 def choose_continue_at(plan: Plan, clip_offset: float, clip_duration: float) -> tuple[int, float]:

@@ -7,7 +7,7 @@ count whichever way it is computed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 # Rates that are conventionally written as decimals but are really N*1000/1001.
@@ -110,9 +110,6 @@ class Timeline:
             (m for m in self.markers if 0 <= m.frame < self.duration_frames),
             key=lambda m: m.frame))
         object.__setattr__(self, "markers", inside)
-
-    def with_changes(self, **changes) -> "Timeline":
-        return replace(self, **changes)
 
     # --- exact conversions -------------------------------------------------------
     def frames_to_seconds(self, frames) -> Fraction:

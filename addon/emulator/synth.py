@@ -12,7 +12,6 @@ import hashlib
 import io
 import math
 import random
-import struct
 import wave
 from array import array
 from dataclasses import dataclass
@@ -185,8 +184,3 @@ def mp3_bytes(pcm: bytes, sample_rate: int) -> bytes:
     encoder.set_quality(7)
     return bytes(encoder.encode(pcm) + encoder.flush())
 
-
-def pcm_peak(pcm: bytes) -> int:
-    """Largest absolute sample (tests use it to check for silence)."""
-    count = len(pcm) // 2
-    return max((abs(v) for v in struct.unpack(f"<{count}h", pcm)), default=0)

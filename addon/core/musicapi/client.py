@@ -139,7 +139,7 @@ class MusicAPIClient:
             url = data.get("wav_url") or data.get("audio_url")
             if status == 200 and url:
                 return str(url)
-            self._sleep(self.retry.delay(attempt, parse_retry_after(None)))
+            self._sleep(self.retry.delay(attempt, None))
         raise ServiceError("MusicAPI kept preparing the WAV file and never delivered it.")
 
     def credits(self) -> dict:
