@@ -15,14 +15,12 @@ from pathlib import Path
 from .core import config
 from .core.library import Library, atomic_write_bytes, atomic_write_json
 from .core.musicapi import MusicAPIClient, MusicAPIError, OutcomeUnknownError
-from .core.pipeline import CancelToken, Pipeline, PollSchedule, Progress
-from .core.plan import DEFAULT_MODEL, Settings, make_plan
-from .core.prompt import derive_prompt
+from .core.pipeline import CancelToken, Pipeline, Progress
+from .core.plan import DEFAULT_MODEL
+from .core.session import Choices, connect, plan_for
 from .core.timeline import Timeline
 from .core.audio import DecoderMissing
 from .core.fit import FitError
-
-EMULATOR_SPEED = 0.02
 
 
 def _timeline(args) -> Timeline:
@@ -40,13 +38,10 @@ def _timeline(args) -> Timeline:
 
 
 def _plan(args, base_url: str):
-    timeline = _timeline(args)
-    spec = derive_prompt(timeline, style=args.style, instrumental=not args.vocals)
-    if args.prompt:
-        spec = spec.edited(prompt=args.prompt)
-    settings = Settings(model=args.model, output=args.output, alternate=not args.no_alternate,
-                        seed=args.seed)
-    return make_plan(timeline, spec, settings, base_url)
+    choices = Choices(prompt=args.prompt or "", style=args.style, instrumental=not args.vocals,
+                      model=args.model, output=args.output, alternate=not args.no_alternate,
+                      seed=args.seed)
+    return plan_for(_timeline(args), choices, base_url)
 
 
 def _print_progress(progress: Progress):
@@ -57,27 +52,20 @@ def _print_progress(progress: Progress):
 
 
 def cmd_fit(args) -> int:
-    emulator = None
-    schedule = PollSchedule()
-    if args.emulator:
-        from .emulator import DEFAULT_KEY, Emulator
-        emulator = Emulator(speed=EMULATOR_SPEED).start()
-        base_url, key = emulator.url, DEFAULT_KEY
-        schedule = PollSchedule(time_scale=EMULATOR_SPEED)
-    else:
-        base_url = args.base_url or config.load_settings()["base_url"]
-        key = config.get_api_key()
-        if not key:
-            raise SystemExit("scorefit: no MusicAPI key. Set MUSICAPI_KEY or run 'scorefit key'.")
     try:
-        plan = _plan(args, base_url)
+        service = connect(use_emulator=args.emulator, base_url=args.base_url)
+    except MusicAPIError as error:
+        raise SystemExit(f"scorefit: {error.message} Set MUSICAPI_KEY, run 'scorefit key', "
+                         "or try the built-in emulator with --emulator.")
+    try:
+        plan = _plan(args, service.base_url)
         print(f"Timeline: {plan.timeline.duration_timecode} at {plan.timeline.fps} fps "
               f"({float(plan.timeline.duration_seconds):.3f} s, {len(plan.timeline.markers)} markers)")
         print(f"Plan: {plan.describe()}")
         if args.command == "plan":
             print(plan.spec.prompt)
             return 0
-        if not emulator and not args.yes:
+        if not service.emulator and not args.yes:
             if not sys.stdin.isatty():
                 raise SystemExit("scorefit: this spends MusicAPI credits; add --yes to confirm.")
             if input(f"Spend up to {plan.max_credits} credits? [y/N] ").strip().lower() != "y":
@@ -85,8 +73,7 @@ def cmd_fit(args) -> int:
         library = Library(Path(args.library) if args.library else None)
         if args.forget_pending:
             library.forget(plan.request_key)
-        client = MusicAPIClient(key, base_url)
-        pipeline = Pipeline(client, library, schedule=schedule, on_progress=_print_progress,
+        pipeline = Pipeline(service.client(), library, schedule=service.schedule, on_progress=_print_progress,
                             cancel=CancelToken())
         result = pipeline.run(plan)
         sys.stderr.write("\n")
@@ -114,8 +101,7 @@ def cmd_fit(args) -> int:
         sys.stderr.write("\nscorefit: cancelled; paid steps are kept and resume on the next run.\n")
         return 130
     finally:
-        if emulator:
-            emulator.stop()
+        service.close()
 
 
 def cmd_credits(args) -> int:

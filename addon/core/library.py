@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +28,8 @@ def default_root() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir(APP, appauthor=False))
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> Path:
+def _atomic(path: Path, write, mode: int | None) -> Path:
+    """Write through a temporary file in the same folder: ``path`` appears only complete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -38,7 +40,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> Path
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
@@ -46,6 +48,15 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> Path
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> Path:
+    return _atomic(path, lambda out: out.write(data), mode)
+
+
+def atomic_copy(src: Path, dst: Path) -> Path:
+    with open(src, "rb") as source:
+        return _atomic(dst, lambda out: shutil.copyfileobj(source, out, 1 << 20), None)
 
 
 def atomic_write_json(path: Path, data, mode: int | None = None) -> Path:

@@ -154,7 +154,8 @@ class EmulatorState:
 
     def snapshot(self) -> dict:
         with self.lock:
-            return {"credits": self.credits, "charges": list(self.charges), "log": list(self.log),
+            return {"credits": self.credits, "speed": self.speed,
+                    "charges": list(self.charges), "log": list(self.log),
                     "tasks": {t.task_id: {"kind": t.kind, "clips": [c.clip_id for c in t.clips]}
                               for t in self.tasks.values()}}
 

@@ -1,0 +1,116 @@
+"""Operators: Generate (bound to Ctrl Shift M), Cancel, Derive Prompt, Place Again, Open Folder."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import bpy
+from bpy.props import BoolProperty
+
+from ..core.session import prompt_for
+from . import runner
+from .place import PlacementError
+from .read import timeline_from_scene
+
+SHORTCUT = "Ctrl Shift M"
+
+
+class SCOREFIT_OT_generate(bpy.types.Operator):
+    bl_idname = "scorefit.generate"
+    bl_label = "Generate Soundtrack"
+    bl_description = (f"Generate music that fits this scene's timeline with MusicAPI and place it at "
+                      f"the start on a free channel ({SHORTCUT}). Blender stays usable meanwhile")
+    bl_options = {"REGISTER"}
+
+    start_afresh: BoolProperty(name="Start Afresh", options={"SKIP_SAVE"},
+                               description="Drop this request's unfinished journal and pay for it anew "
+                                           "(only after checking an interrupted request in your account)")
+
+    @classmethod
+    def poll(cls, context):
+        if runner.busy():
+            cls.poll_message_set("A ScoreFit job is running")
+            return False
+        return context.scene is not None
+
+    def execute(self, context):
+        error = runner.start(context, start_afresh=self.start_afresh)
+        if error:
+            self.report({"ERROR"}, error)
+            return {"CANCELLED"}
+        self.report({"INFO"}, "ScoreFit: generating; progress is in the sidebar's ScoreFit tab")
+        return {"FINISHED"}
+
+
+class SCOREFIT_OT_cancel(bpy.types.Operator):
+    bl_idname = "scorefit.cancel"
+    bl_label = "Cancel"
+    bl_description = "Stop the running job. Paid steps are kept, so generating again resumes them"
+
+    @classmethod
+    def poll(cls, context):
+        return runner.busy()
+
+    def execute(self, context):
+        runner.cancel()
+        return {"FINISHED"}
+
+
+class SCOREFIT_OT_derive_prompt(bpy.types.Operator):
+    bl_idname = "scorefit.derive_prompt"
+    bl_label = "Derive Prompt"
+    bl_description = "Write the prompt ScoreFit derives from the timeline into the field, to edit it"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        settings = context.scene.scorefit
+        try:
+            timeline = timeline_from_scene(context.scene)
+        except ValueError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        # Derive from the style and vocals only: the current prompt is what gets replaced.
+        settings.prompt = prompt_for(timeline, replace(settings.choices(), prompt="")).prompt
+        return {"FINISHED"}
+
+
+class SCOREFIT_OT_place_again(bpy.types.Operator):
+    bl_idname = "scorefit.place_again"
+    bl_label = "Place Again"
+    bl_description = "Place the last soundtrack again at the start, on a free channel"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and bool(context.scene.scorefit.last_file)
+
+    def execute(self, context):
+        try:
+            names = runner.place_again(context.scene)
+        except PlacementError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Placed '{names[0]}'")
+        return {"FINISHED"}
+
+
+class SCOREFIT_OT_open_folder(bpy.types.Operator):
+    bl_idname = "scorefit.open_folder"
+    bl_label = "Open Folder"
+    bl_description = "Show the soundtrack and its provenance file in the file browser"
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and bool(context.scene.scorefit.last_file)
+
+    def execute(self, context):
+        folder = Path(bpy.path.abspath(context.scene.scorefit.last_file)).parent
+        if not folder.is_dir():
+            self.report({"ERROR"}, f"The folder {folder} no longer exists")
+            return {"CANCELLED"}
+        bpy.ops.wm.path_open(filepath=str(folder))
+        return {"FINISHED"}
+
+
+classes = (SCOREFIT_OT_generate, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
+           SCOREFIT_OT_place_again, SCOREFIT_OT_open_folder)

@@ -1,0 +1,98 @@
+"""Put a fitted soundtrack on the scene: at ``frame_start``, on the lowest channel free over
+the whole range, exactly the timeline's length; all or nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from ..core.placement import first_free_lane
+from . import compat
+
+MAX_CHANNEL = 128      # Blender's sequencer has channels 1-128
+PROP = "scorefit_"     # custom properties on placed strips carry this prefix
+
+
+class PlacementError(RuntimeError):
+    pass
+
+
+def occupied(scene) -> dict[int, list[tuple[int, int]]]:
+    lanes: dict[int, list[tuple[int, int]]] = {}
+    for strip in compat.top_strips(scene):
+        lanes.setdefault(strip.channel, []).append((strip.frame_final_start, strip.frame_final_end))
+    return lanes
+
+
+def choose_channels(scene, alternate: bool) -> tuple[int, int | None]:
+    wanted = (scene.frame_start, scene.frame_end + 1)
+    lanes = occupied(scene)
+    primary = first_free_lane(lanes, wanted, last=MAX_CHANNEL)
+    if primary is None:
+        raise PlacementError(f"No channel is free from frame {wanted[0]} to {wanted[1] - 1}; "
+                             "free one (or shorten the scene) and press Place again.")
+    second = None
+    if alternate:
+        second = first_free_lane(lanes, wanted, first=primary + 1, last=MAX_CHANNEL)
+    return primary, second
+
+
+def _add(scene, name: str, path: Path, channel: int, frames: int):
+    strips = compat.top_strips(scene)
+    strip = strips.new_sound(name=name, filepath=bpy.path.relpath(str(path)) if bpy.data.filepath
+                             else str(path), channel=channel, frame_start=scene.frame_start)
+    if strip.frame_final_duration != frames:
+        # The fitted file holds exactly the timeline's samples; Blender's own frame count
+        # may round the other way at rates where a frame is not a whole number of samples.
+        strip.frame_final_duration = frames
+    if (strip.channel, strip.frame_final_start, strip.frame_final_duration) != (
+            channel, scene.frame_start, frames):
+        got = (strip.channel, strip.frame_final_start, strip.frame_final_duration)
+        strips.remove(strip)
+        raise PlacementError(f"Blender placed the strip at channel/start/length {got} instead of "
+                             f"{(channel, scene.frame_start, frames)}; nothing was placed.")
+    return strip
+
+
+def place(scene, primary: Path, alternate: Path | None, provenance: dict) -> list[str]:
+    """Add the strips and return their names. Raises PlacementError with nothing added."""
+    if not compat.has_audio():
+        raise PlacementError("This Blender build has no audio support (Audaspace), so it cannot "
+                             "hold sound strips.")
+    for path in filter(None, (primary, alternate)):
+        if not Path(bpy.path.abspath(str(path))).is_file():
+            raise PlacementError(f"The soundtrack file is missing: {path}. Generate again "
+                                 "(paid steps are kept in the library).")
+    frames = scene.frame_end - scene.frame_start + 1
+    channel, alt_channel = choose_channels(scene, alternate is not None)
+    title = provenance.get("request", {}).get("title") or "Soundtrack"
+    added = []
+    try:
+        strip = _add(scene, f"ScoreFit {title}", primary, channel, frames)
+        added.append(strip)
+        _tag(strip, provenance, "primary", primary)
+        if alternate is not None and alt_channel is not None:
+            alt = _add(scene, f"ScoreFit {title} (alternate)", alternate, alt_channel, frames)
+            added.append(alt)
+            alt.mute = True
+            _tag(alt, provenance, "alternate", alternate)
+    except BaseException:
+        strips = compat.top_strips(scene)
+        for strip in reversed(added):
+            strips.remove(strip)
+        raise
+    return [s.name for s in added]
+
+
+def _tag(strip, provenance: dict, role: str, path: Path):
+    request = provenance.get("request", {})
+    tasks = provenance.get("tasks", [])
+    strip[PROP + "role"] = role
+    strip[PROP + "clip_id"] = str(provenance.get("clips", {}).get(role) or "")
+    strip[PROP + "task_ids"] = ", ".join(t["task_id"] for t in tasks if t.get("task_id"))
+    strip[PROP + "prompt"] = str(request.get("prompt", ""))
+    strip[PROP + "model"] = str(request.get("model", ""))
+    strip[PROP + "file"] = str(path)
+    strip[PROP + "sidecar"] = str(Path(path).with_suffix(".json"))
+    strip[PROP + "request_key"] = str(provenance.get("request_key", ""))
+    strip[PROP + "service"] = str(provenance.get("service", ""))

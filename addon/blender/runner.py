@@ -1,0 +1,199 @@
+"""One ScoreFit job at a time: started on the main thread, run in a worker thread, and
+placed from a ``bpy.app.timers`` tick once the worker is done.
+
+The main thread does three short things only: read the scene and plan (on Generate),
+copy a snapshot into the panel (each tick), and add the strips (at the end). The timers
+are persistent, so the job outlives a change of workspace, scene or even file; when its
+scene is gone the result stays in the library and the panel says where.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bpy
+
+from ..core.musicapi import MusicAPIError
+from ..core.session import BackgroundJob, Snapshot, connect, describe, plan_for
+from . import compat, props
+from .decode import decode_mp3
+from .place import PlacementError, place
+from .read import timeline_from_scene
+
+TICK = 0.25          # seconds between panel updates while a job runs
+OFFLINE = ("Online access is off, so ScoreFit sent nothing. Turn on Preferences > System > "
+           "Network > Allow Online Access (the built-in emulator needs it too: it is a local server).")
+NO_AUDIO = ("This Blender build has no audio support (Audaspace), so it cannot hold sound strips. "
+            "Nothing was sent and no credits were spent. Use an official Blender build.")
+
+
+@dataclass
+class Message:
+    kind: str = ""        # "" | "info" | "error"
+    text: str = ""
+
+
+@dataclass
+class Stats:
+    """Main-thread time, measured where a user would feel it as a stall."""
+    start: float = 0.0          # Generate: read the scene, plan, start the worker
+    longest_tick: float = 0.0   # the longest timer tick while the job ran
+    placement: float = 0.0      # adding the strips
+    ticks: int = 0
+
+
+@dataclass
+class _State:
+    job: BackgroundJob | None = None
+    scene_uid: int = 0
+    scene_name: str = ""
+    message: Message = field(default_factory=Message)
+    stats: Stats = field(default_factory=Stats)
+
+
+state = _State()
+
+
+def busy() -> bool:
+    return state.job is not None
+
+
+def snapshot() -> Snapshot | None:
+    return state.job.snapshot() if state.job else None
+
+
+def _fail(text: str) -> str:
+    state.message = Message("error", text)
+    _redraw()
+    return text
+
+
+def start(context, *, start_afresh: bool = False) -> str | None:
+    """Start a job for the context's scene. Returns an error text, or None when started."""
+    began = time.perf_counter()
+    if busy():
+        return _fail("A ScoreFit job is already running; wait for it or cancel it.")
+    scene = context.scene
+    prefs = props.preferences(context)
+    if not compat.online_access():
+        return _fail(OFFLINE)
+    if not compat.has_audio():
+        return _fail(NO_AUDIO)
+    try:
+        timeline = timeline_from_scene(scene)
+        service = connect(use_emulator=bool(prefs and prefs.service == "EMULATOR"))
+    except (ValueError, MusicAPIError) as error:
+        return _fail(describe(error))
+    try:
+        plan = plan_for(timeline, scene.scorefit.choices(), service.base_url)
+    except ValueError as error:
+        service.close()
+        return _fail(describe(error))
+    # Saved projects get their soundtrack next to the .blend, so the project stays portable.
+    deliver = Path(bpy.path.abspath("//ScoreFit")) if bpy.data.filepath else None
+    state.job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh,
+                              deliver_to=deliver).start()
+    state.scene_uid, state.scene_name = scene.session_uid, scene.name
+    state.message = Message()
+    state.stats = Stats()
+    bpy.app.timers.register(tick, first_interval=TICK, persistent=True)
+    state.stats.start = time.perf_counter() - began
+    return None
+
+
+def cancel():
+    if state.job:
+        state.job.cancel()
+
+
+def tick() -> float | None:
+    """The timer: show progress; when the worker is done, place the result."""
+    began = time.perf_counter()
+    try:
+        job = state.job
+        if job is None:
+            return None
+        snap = job.snapshot()
+        if not snap.finished:
+            return TICK
+        state.job = None
+        _finish(snap)
+        return None
+    finally:
+        state.stats.ticks += 1
+        state.stats.longest_tick = max(state.stats.longest_tick, time.perf_counter() - began)
+        _redraw()
+
+
+def _scene():
+    return next((s for s in bpy.data.scenes if s.session_uid == state.scene_uid), None)
+
+
+def _finish(snap: Snapshot):
+    if snap.state != "done":
+        state.message = Message("info" if snap.state == "cancelled" else "error", snap.error)
+        return
+    result = snap.result
+    scene = _scene()
+    if scene is None:
+        state.message = Message("info", f"The scene '{state.scene_name}' is gone, so nothing was "
+                                        f"placed. The soundtrack is kept at {result.primary}.")
+        return
+    settings = scene.scorefit
+    settings.last_file = str(result.primary)
+    settings.last_alternate = str(result.alternate or "")
+    settings.last_sidecar = str(result.sidecar)
+    began = time.perf_counter()
+    try:
+        names = place(scene, result.primary, result.alternate, result.provenance)
+    except (PlacementError, RuntimeError) as error:
+        state.message = Message("error", f"{error} The soundtrack is kept at {result.primary}; "
+                                         "press Place Again once the timeline has room.")
+        return
+    finally:
+        state.stats.placement = time.perf_counter() - began
+    undo_push("Place ScoreFit Soundtrack")
+    notes = " ".join(result.notes)
+    paid = "Served from the library: no credits spent. " if result.from_library else ""
+    state.message = Message("info", f"{paid}Placed '{names[0]}' on channel "
+                                    f"{compat.find_strip(scene, names[0]).channel}. {notes}".strip())
+
+
+def place_again(scene) -> list[str]:
+    settings = scene.scorefit
+    sidecar = Path(bpy.path.abspath(settings.last_sidecar))
+    try:
+        provenance = json.loads(sidecar.read_text("utf-8"))
+    except (OSError, ValueError):
+        provenance = {}
+    alternate = Path(settings.last_alternate) if settings.last_alternate else None
+    return place(scene, Path(settings.last_file), alternate, provenance)
+
+
+def undo_push(message: str):
+    """One undo step for strips added outside an operator (from a timer)."""
+    window = next(iter(bpy.context.window_manager.windows), None)
+    try:
+        with bpy.context.temp_override(window=window):
+            bpy.ops.ed.undo_push(message=message)
+    except (RuntimeError, TypeError):
+        pass   # no undo stack (e.g. Blender as a module): nothing to push onto
+
+
+def _redraw():
+    for window in bpy.context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "SEQUENCE_EDITOR":
+                area.tag_redraw()
+
+
+def shutdown():
+    """On unregister: stop the worker; paid steps stay in the library's journal."""
+    if state.job:
+        state.job.cancel()
+        state.job.join(5)
+        state.job = None
+    if bpy.app.timers.is_registered(tick):
+        bpy.app.timers.unregister(tick)

@@ -1,0 +1,103 @@
+"""Sequencer ▸ Sidebar ▸ ScoreFit, and the Add menu entry (which also puts Generate in F3 search)."""
+from __future__ import annotations
+
+import textwrap
+
+import bpy
+
+from ..core import config
+from ..core.session import plan_for
+from . import compat, props, runner
+from .ops import SCOREFIT_OT_generate
+from .read import timeline_from_scene
+
+WRAP = 42   # characters per line for wrapped text in a sidebar of the default width
+
+
+def _wrapped(layout, text: str, icon: str = "NONE"):
+    col = layout.column(align=True)
+    for i, line in enumerate(textwrap.wrap(text, WRAP) or [""]):
+        col.label(text=line, icon=icon if i == 0 else "BLANK1")
+
+
+class SCOREFIT_PT_panel(bpy.types.Panel):
+    bl_space_type = "SEQUENCE_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "ScoreFit"
+    bl_label = "Soundtrack"
+
+    def draw(self, context):
+        layout = self.layout
+        scene = context.scene
+        settings = scene.scorefit
+        try:
+            timeline = timeline_from_scene(scene)
+        except ValueError as error:
+            _wrapped(layout, f"This timeline can't be scored: {error}.", "ERROR")
+            return
+        box = layout.box()
+        box.label(text=f"{timeline.duration_timecode}  ({float(timeline.duration_seconds):.2f} s)",
+                  icon="TIME")
+        box.label(text=f"{timeline.fps} fps · starts at frame {timeline.start_frame} · "
+                       f"{len(timeline.markers)} marker{'s' if len(timeline.markers) != 1 else ''}")
+
+        col = layout.column()
+        col.enabled = not runner.busy()
+        row = col.row(align=True)
+        row.label(text="Prompt")
+        row.operator("scorefit.derive_prompt", text="Derive" if not settings.prompt else "Derive Again",
+                     icon="FILE_REFRESH")
+        if settings.prompt:
+            col.prop(settings, "prompt", text="")
+        else:
+            # Not yet edited: show what would be sent; Derive copies it into the field.
+            plan_prompt = plan_for(timeline, settings.choices(), "https://preview").spec.prompt
+            _wrapped(col.box(), plan_prompt.replace("\n", "  "))
+        col.prop(settings, "style")
+        col.prop(settings, "title")
+        row = col.row()
+        row.prop(settings, "instrumental")
+        row.prop(settings, "alternate")
+        col.prop(settings, "model")
+        col.row().prop(settings, "output", expand=True)
+        col.prop(settings, "seed")
+
+        prefs = props.preferences(context)
+        emulator = bool(prefs and prefs.service == "EMULATOR")
+        try:
+            plan = plan_for(timeline, settings.choices(), "https://preview")
+            text = plan.describe()
+        except ValueError as error:
+            text = f"Cannot plan: {error}"
+        _wrapped(layout.box(), ("Emulator (free): " if emulator else "") + text, "INFO")
+
+        if not compat.online_access():
+            _wrapped(layout, runner.OFFLINE, "ERROR")
+        elif not emulator and not config.get_api_key():
+            _wrapped(layout, "No MusicAPI key: set it in Preferences > Add-ons > ScoreFit, "
+                             "or choose the built-in emulator there.", "ERROR")
+
+        snap = runner.snapshot()
+        if snap is not None:
+            left = f", about {snap.remaining:.0f} s left" if snap.remaining else ""
+            layout.progress(factor=snap.fraction, type="BAR", text=snap.stage)
+            layout.label(text=f"{snap.elapsed:.0f} s elapsed{left}")
+            layout.operator("scorefit.cancel", icon="CANCEL")
+        else:
+            layout.operator(SCOREFIT_OT_generate.bl_idname, icon="PLAY_SOUND")
+
+        message = runner.state.message
+        if message.text:
+            _wrapped(layout.box(), message.text, "ERROR" if message.kind == "error" else "INFO")
+        if settings.last_file and snap is None:
+            row = layout.row(align=True)
+            row.operator("scorefit.place_again", icon="SEQ_STRIP_DUPLICATE")
+            row.operator("scorefit.open_folder", icon="FILE_FOLDER")
+
+
+def menu_entry(self, context):
+    self.layout.separator()
+    self.layout.operator(SCOREFIT_OT_generate.bl_idname, text="Soundtrack (ScoreFit)", icon="PLAY_SOUND")
+
+
+classes = (SCOREFIT_PT_panel,)

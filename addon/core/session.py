@@ -1,0 +1,212 @@
+"""One generation job for a host: what the editor chose, where the service is, and a
+worker thread that runs the pipeline while the host's UI thread stays free.
+
+Hosts (Blender, Resolve, the command line) fill in :class:`Choices`, call
+:func:`connect` and start a :class:`BackgroundJob`; their UI thread then only reads
+:meth:`BackgroundJob.snapshot` from a timer. Nothing here touches a host.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from . import audio, config
+from .fit import FitError
+from .library import Library, atomic_copy
+from .musicapi import Cancelled, ConfigurationError, MusicAPIClient, MusicAPIError, OutcomeUnknownError
+from .musicapi.client import check_base_url, is_loopback
+from .pipeline import CancelToken, Pipeline, PollSchedule, Progress, Result
+from .plan import DEFAULT_MODEL, Plan, Settings, make_plan
+from .prompt import DEFAULT_STYLE, PromptSpec, derive_prompt
+from .timeline import Timeline
+
+# The built-in emulator runs at 2 % of the real service's time, so a trial takes seconds.
+EMULATOR_SPEED = 0.02
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the editor set in the host's panel or dialog. An empty prompt means "derive it"."""
+    prompt: str = ""
+    style: str = DEFAULT_STYLE
+    instrumental: bool = True
+    title: str = ""
+    model: str = DEFAULT_MODEL
+    output: str = "wav"
+    alternate: bool = True
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, **overrides) -> "Choices":
+        stored = config.load_settings()
+        known = {k: stored[k] for k in ("style", "instrumental", "model", "output", "alternate") if k in stored}
+        return cls(**{**known, **overrides})
+
+
+def prompt_for(timeline: Timeline, choices: Choices) -> PromptSpec:
+    spec = derive_prompt(timeline, style=choices.style, instrumental=choices.instrumental)
+    edits = {}
+    if choices.prompt.strip():
+        edits["prompt"] = choices.prompt
+    if choices.title.strip():
+        edits["title"] = choices.title
+    return spec.edited(**edits) if edits else spec
+
+
+def plan_for(timeline: Timeline, choices: Choices, base_url: str) -> Plan:
+    settings = Settings(model=choices.model, output=choices.output, alternate=choices.alternate,
+                        seed=choices.seed)
+    return make_plan(timeline, prompt_for(timeline, choices), settings, base_url)
+
+
+@dataclass
+class Service:
+    """Where requests go. ``emulator`` is set when ScoreFit started its own."""
+    base_url: str
+    key: str = field(repr=False)
+    schedule: PollSchedule = PollSchedule()
+    emulator: object | None = None
+
+    def client(self) -> MusicAPIClient:
+        return MusicAPIClient(self.key, self.base_url)
+
+    def close(self):
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+
+
+def connect(*, use_emulator: bool = False, base_url: str | None = None) -> Service:
+    """The real service (key from ``MUSICAPI_KEY`` or the config file) or a fresh emulator."""
+    if use_emulator:
+        from ..emulator import DEFAULT_KEY, Emulator
+        emulator = Emulator(speed=EMULATOR_SPEED).start()
+        return Service(emulator.url, DEFAULT_KEY, PollSchedule(time_scale=EMULATOR_SPEED), emulator)
+    key = config.get_api_key()
+    if not key:
+        raise ConfigurationError(
+            "No MusicAPI key is set.",
+            hint="Enter it in ScoreFit's settings, or set the MUSICAPI_KEY environment variable. "
+                 "To try ScoreFit without a key, choose the built-in emulator.")
+    base_url = check_base_url(base_url or config.load_settings()["base_url"])
+    schedule = PollSchedule()
+    if is_loopback(urlsplit(base_url).hostname or ""):
+        # A ScoreFit emulator the editor started (python -m scorefit.emulator --speed …):
+        # poll at its pace. The real service is never on this computer.
+        schedule = PollSchedule(time_scale=_emulator_speed(base_url))
+    return Service(base_url, key, schedule)
+
+
+def _emulator_speed(base_url: str) -> float:
+    try:
+        speed = requests.get(base_url + "/_emulator/state", timeout=2).json()["speed"]
+        return min(1.0, max(1e-4, float(speed)))
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return 1.0
+
+
+def describe(error: BaseException) -> str:
+    """The editor-facing text for anything a job can end with."""
+    if isinstance(error, OutcomeUnknownError):
+        return (f"{error} Once you have checked, generate again with 'Start afresh' "
+                "to drop the unfinished request.")
+    if isinstance(error, (MusicAPIError, audio.DecoderMissing, FitError)):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"A file could not be written or read: {error.strerror or error} ({error.filename or ''})."
+    return f"Unexpected error ({type(error).__name__}): {error}. Paid steps are kept; run again to resume."
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    state: str                      # running | done | failed | cancelled
+    stage: str = "Starting"
+    fraction: float = 0.0
+    elapsed: float = 0.0
+    remaining: float | None = None
+    result: Result | None = None
+    error: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+
+class BackgroundJob:
+    """Runs one plan in a daemon thread; the host polls :meth:`snapshot` and may :meth:`cancel`."""
+
+    def __init__(self, plan: Plan, service: Service, library: Library | None = None, *,
+                 decoder: audio.Decoder | None = None, start_afresh: bool = False,
+                 deliver_to: Path | None = None):
+        self.plan = plan
+        self.deliver_to = deliver_to
+        self.service = service
+        self.library = library or Library()
+        self.decoder = decoder
+        self.start_afresh = start_afresh
+        self.token = CancelToken()
+        self._lock = threading.Lock()
+        self._snapshot = Snapshot("running")
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._work, name="ScoreFit job", daemon=True)
+
+    def start(self) -> "BackgroundJob":
+        self._thread.start()
+        return self
+
+    def cancel(self):
+        self.token.cancel()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            snap = self._snapshot
+        if snap.state == "running":
+            snap = replace(snap, elapsed=time.monotonic() - self._started)
+        return snap
+
+    def _set(self, **changes):
+        with self._lock:
+            self._snapshot = replace(self._snapshot, **changes)
+
+    def _progress(self, progress: Progress):
+        self._set(stage=progress.stage, fraction=progress.fraction, remaining=progress.remaining)
+
+    def _deliver(self, result: Result) -> Result:
+        """Copy the fitted files (and the provenance) next to the project, off the UI thread."""
+        self._set(stage="Copying")
+        copies = {}
+        for name in ("primary", "alternate", "sidecar"):
+            source = getattr(result, name)
+            if source is not None:
+                self.token.check()
+                copies[name] = atomic_copy(source, self.deliver_to / Path(source).name)
+        return replace(result, **copies)
+
+    def _work(self):
+        try:
+            if self.start_afresh:
+                self.library.forget(self.plan.request_key)
+            pipeline = Pipeline(self.service.client(), self.library, schedule=self.service.schedule,
+                                decoder=self.decoder, on_progress=self._progress, cancel=self.token)
+            result = pipeline.run(self.plan)
+            if self.deliver_to is not None:
+                result = self._deliver(result)
+            self._set(state="done", stage="Done", fraction=1.0, remaining=0.0, result=result,
+                      elapsed=time.monotonic() - self._started)
+        except Cancelled:
+            self._set(state="cancelled", stage="Cancelled", elapsed=time.monotonic() - self._started,
+                      error="Cancelled. Paid steps are kept: generating again resumes without paying twice.")
+        except BaseException as error:   # the worker must always end in a state the UI can show
+            self._set(state="failed", stage="Failed", elapsed=time.monotonic() - self._started,
+                      error=describe(error))
+        finally:
+            self.service.close()

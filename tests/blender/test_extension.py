@@ -1,0 +1,81 @@
+"""The built extension in real Blender: package, registration, keymap, settings, key safety."""
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+
+import bpy
+
+from conftest import MODULE
+
+
+def test_zip_holds_package_manifest_and_wheels(built_zip):
+    names = zipfile.ZipFile(built_zip).namelist()
+    assert "blender_manifest.toml" in names and "__init__.py" in names
+    assert "blender/__init__.py" in names and "core/pipeline.py" in names
+    wheels = {n.split("/")[1].split("-")[0] for n in names if n.startswith("wheels/")}
+    assert wheels == {"requests", "urllib3", "idna", "certifi", "charset_normalizer", "pydub",
+                      "platformdirs", "audioop_lts"}
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_installed_dependencies_come_from_the_bundled_wheels(extension):
+    import pydub
+    import platformdirs
+    assert pydub and platformdirs
+    assert extension.core.session.BackgroundJob
+
+
+def test_registers_and_unregisters_twice_cleanly(extension):
+    keymap = bpy.context.window_manager.keyconfigs.addon.keymaps["Sequencer"]
+    for _ in range(2):
+        bpy.ops.preferences.addon_disable(module=MODULE)
+        assert not hasattr(bpy.types.Scene, "scorefit")
+        assert not hasattr(bpy.types, "SCOREFIT_OT_generate")
+        assert not [i for i in keymap.keymap_items if i.idname == "scorefit.generate"]
+        bpy.ops.preferences.addon_enable(module=MODULE)
+        assert hasattr(bpy.types.Scene, "scorefit")
+        assert hasattr(bpy.types, "SCOREFIT_OT_generate")
+        assert len([i for i in keymap.keymap_items if i.idname == "scorefit.generate"]) == 1
+
+
+def test_shortcut_is_ctrl_shift_m_in_the_sequencer(extension):
+    keymap = bpy.context.window_manager.keyconfigs.addon.keymaps["Sequencer"]
+    items = [i for i in keymap.keymap_items if i.idname == "scorefit.generate"]
+    assert len(items) == 1
+    item = items[0]
+    assert (item.type, item.value, item.ctrl, item.shift, item.alt) == ("M", "PRESS", True, True, False)
+    assert keymap.space_type == "SEQUENCE_EDITOR"
+    assert "Ctrl Shift M" in bpy.types.SCOREFIT_OT_generate.bl_description
+
+
+def test_generate_is_in_the_sequencer_add_menu(extension):
+    draw_funcs = bpy.types.SEQUENCER_MT_add._dyn_ui_initialize()
+    assert extension.blender.ui.menu_entry in draw_funcs
+
+
+def test_panel_draws_in_the_sequencer_sidebar(extension):
+    panel = bpy.types.SCOREFIT_PT_panel
+    assert (panel.bl_space_type, panel.bl_region_type, panel.bl_category) == (
+        "SEQUENCE_EDITOR", "UI", "ScoreFit")
+
+
+def test_api_key_never_lands_in_a_blend(extension, prefs, scene, tmp_path):
+    secret = "sk-live-5c0reF1t-DO-NOT-STORE"
+    prefs.api_key = secret
+    assert prefs.api_key == secret                      # the field shows it (masked)
+    from scorefit.core import config
+    assert config.get_api_key() == secret
+    assert stat.S_IMODE(os.stat(config.config_path()).st_mode) == 0o600
+    scene.scorefit.prompt = "a calm piano"
+    blend = tmp_path / "project.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, compress=False)
+    bpy.ops.wm.save_userpref()
+    userpref = os.path.join(bpy.utils.user_resource("CONFIG"), "userpref.blend")
+    for path in (blend, userpref):
+        data = open(path, "rb").read()
+        assert secret.encode() not in data, path
+    assert b"a calm piano" in blend.read_bytes()        # the grep would have found a stored string
+    prefs.api_key = ""
+    assert config.get_api_key() == ""

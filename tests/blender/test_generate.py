@@ -1,0 +1,178 @@
+"""Generate in real Blender against the emulator: placement, lengths, channels, failures."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bpy
+import pytest
+
+from conftest import HAS_AUDIO, add_color_strip, drive, generate, strips
+
+needs_audio = pytest.mark.skipif(
+    not HAS_AUDIO,
+    reason="this bpy build has no Audaspace, so no sound strips (PyPI bpy 4.2); see test_no_audio_*")
+
+
+def _markers(scene, *spots):
+    for frame, name in spots:
+        scene.timeline_markers.new(name, frame=frame)
+
+
+@needs_audio
+def test_two_minute_scene_gets_one_strip_at_frame_1_exactly_2880_frames(
+        runner, prefs, scene, online, tmp_path):
+    prefs.service = "EMULATOR"           # the built-in emulator, as a user trying ScoreFit would
+    _markers(scene, (1, "calm intro"), (960, "tense build"), (2000, "triumphant finale"))
+    assert generate() == {"FINISHED"}
+    assert runner.busy() and bpy.app.timers.is_registered(runner.tick)
+    drive(runner)
+    assert runner.state.message.kind == "info", runner.state.message.text
+    placed = strips(scene)
+    assert len(placed) == 2
+    main = next(s for s in placed if s["scorefit_role"] == "primary")
+    alt = next(s for s in placed if s["scorefit_role"] == "alternate")
+    assert (main.channel, main.frame_final_start, main.frame_final_duration) == (1, 1, 2880)
+    assert not main.mute
+    assert (alt.channel, alt.frame_final_start, alt.frame_final_duration, alt.mute) == (2, 1, 2880, True)
+    assert type(main).__name__ in ("SoundStrip", "SoundSequence")
+    # provenance on the strip, and the files it names
+    assert main["scorefit_task_ids"] and main["scorefit_clip_id"]
+    assert "tense" in main["scorefit_prompt"]
+    sidecar = json.loads(Path(main["scorefit_sidecar"]).read_text())
+    assert sidecar["clips"]["primary"] == main["scorefit_clip_id"]
+    import wave
+    with wave.open(main["scorefit_file"]) as w:
+        assert w.getnframes() == 120 * 48000
+    assert scene.scorefit.last_file == main["scorefit_file"]
+    stats = runner.state.stats
+    assert stats.ticks > 1 and stats.placement > 0
+
+
+@needs_audio
+def test_busy_channels_are_skipped(runner, prefs, scene, online):
+    prefs.service = "EMULATOR"
+    scene.scorefit.alternate = False
+    add_color_strip(scene, 1, 1, 2881)
+    add_color_strip(scene, 2, 2000, 2100)        # busy for part of the range: still not free
+    add_color_strip(scene, 3, 2881, 3000)        # right after the range: free
+    before = [(s.name, s.channel, s.frame_final_start, s.frame_final_end) for s in strips(scene)]
+    generate()
+    drive(runner)
+    placed = [s for s in strips(scene) if "scorefit_role" in s]
+    assert [(s.channel, s.frame_final_start, s.frame_final_duration) for s in placed] == [(3, 1, 2880)]
+    after = [(s.name, s.channel, s.frame_final_start, s.frame_final_end)
+             for s in strips(scene) if "scorefit_role" not in s]
+    assert after == before                       # nothing moved
+
+
+@needs_audio
+@pytest.mark.parametrize("fps,base,start,end,rate", [
+    (24, 1.001, 1001, 2000, 48000),      # 23.976 from 1001
+    (30, 1.001, 1, 1799, 44100),         # 29.97: a frame is not a whole number of samples
+])
+def test_fractional_rates_get_the_exact_length(runner, prefs, scene, online, fps, base, start, end, rate):
+    prefs.service = "EMULATOR"
+    scene.scorefit.alternate = False
+    scene.render.fps, scene.render.fps_base = fps, base
+    scene.frame_start, scene.frame_end = start, end
+    scene.render.ffmpeg.audio_mixrate = rate
+    generate()
+    drive(runner)
+    (strip,) = strips(scene)
+    assert (strip.channel, strip.frame_final_start) == (1, start), runner.state.message.text
+    assert strip.frame_final_duration == end - start + 1
+
+
+@needs_audio
+def test_cancel_mid_job_places_nothing_and_leaves_no_partial_file(runner, prefs, scene, online, tmp_path):
+    prefs.service = "EMULATOR"
+    generate()
+    ticks = []
+
+    def cancel_once_generating():
+        ticks.append(1)
+        if len(ticks) == 3:
+            assert bpy.ops.scorefit.cancel() == {"FINISHED"}
+    drive(runner, on_tick=cancel_once_generating)
+    assert strips(scene) == []
+    assert runner.state.message.text.startswith("Cancelled")
+    import os
+    home = Path(os.environ["SCOREFIT_HOME"])
+    assert not list(home.rglob("*.part")) and not list(home.rglob("fitted-*"))
+
+
+@needs_audio
+def test_a_failed_task_is_reported_in_the_panel_and_places_nothing(runner, scene, online, emulator):
+    emulator.inject("task_failed", "POST /api/v1/sonic/create", message="Generation failed: server overloaded")
+    generate()
+    drive(runner)
+    assert strips(scene) == []
+    message = runner.state.message
+    assert message.kind == "error"
+    assert "failed" in message.text and "refunded" in message.text
+
+
+def test_refused_key_is_reported_before_any_strip(runner, scene, online, emulator, monkeypatch):
+    monkeypatch.setenv("MUSICAPI_KEY", "not-a-key")
+    result = generate()
+    if result == {"FINISHED"}:
+        drive(runner)
+    assert strips(scene) == []
+    assert "key" in runner.state.message.text.lower()
+    assert "not-a-key" not in runner.state.message.text
+
+
+def test_online_access_off_sends_nothing(runner, scene, emulator):
+    bpy.context.preferences.system.use_online_access = False
+    try:
+        with pytest.raises(RuntimeError, match="Online access is off"):
+            generate()
+        assert emulator.state.log == []
+        assert not runner.busy() and strips(scene) == []
+        assert "Allow Online Access" in runner.state.message.text
+    finally:
+        bpy.context.preferences.system.use_online_access = True
+
+
+@needs_audio
+def test_scene_removed_while_running_keeps_the_result(runner, prefs, scene, online):
+    prefs.service = "EMULATOR"
+    generate()
+    name = scene.name
+    window = bpy.context.window
+    window.scene = next(s for s in bpy.data.scenes if s != scene)
+    bpy.data.scenes.remove(scene)
+    drive(runner)
+    text = runner.state.message.text
+    assert f"'{name}' is gone" in text
+    kept = Path(text.split("kept at ")[1].rstrip("."))
+    assert kept.is_file()
+
+
+def test_timeline_is_read_exactly(extension, scene):
+    scene.render.fps, scene.render.fps_base = 24, 1.001
+    scene.frame_start, scene.frame_end = 1001, 2000
+    scene.timeline_markers.new("tense", frame=1500)
+    scene.timeline_markers.new("before the start", frame=10)
+    timeline = extension.blender.read.timeline_from_scene(scene)
+    assert (timeline.fps.num, timeline.fps.den) == (24000, 1001)
+    assert (timeline.start_frame, timeline.duration_frames) == (1001, 1000)
+    assert [(m.frame, m.name) for m in timeline.markers] == [(499, "tense")]
+    assert timeline.duration_samples == 1000 * 2002
+
+
+def test_channel_choice_on_a_busy_timeline(extension, scene):
+    add_color_strip(scene, 1, 1, 100)
+    add_color_strip(scene, 2, 2880, 2900)       # its first frame is the range's last
+    add_color_strip(scene, 4, 1, 2881)
+    choose = extension.blender.place.choose_channels
+    assert choose(scene, alternate=True) == (3, 5)
+    assert choose(scene, alternate=False) == (3, None)
+
+
+@pytest.mark.skipif(HAS_AUDIO, reason="this Blender has audio support")
+def test_no_audio_build_refuses_before_spending(runner, scene, online, emulator):
+    with pytest.raises(RuntimeError, match="no audio support"):
+        generate()
+    assert emulator.state.log == [] and strips(scene) == []

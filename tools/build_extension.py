@@ -1,0 +1,92 @@
+"""Build dist/scorefit-<version>.zip: addon/ + blender_manifest.toml + the pinned wheels,
+then check it with Blender's own tool (bl_pkg/cli/blender_ext.py from the bpy module).
+
+    python tools/build_extension.py [--output-dir dist] [--no-validate]
+
+Needs the ``bpy`` module in the running interpreter (``pip install bpy==5.0.1``) for
+Blender's builder and validator, and the package index for the wheels (downloaded once
+into build/wheels).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "blender_manifest.toml"
+
+
+def blender_ext() -> Path:
+    spec = importlib.util.find_spec("bpy")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("build_extension: needs the bpy module for Blender's extension tool: "
+                         "pip install bpy==5.0.1")
+    base = Path(list(spec.submodule_search_locations)[0])
+    found = sorted(base.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+    if not found:
+        raise SystemExit(f"build_extension: blender_ext.py not found under {base}")
+    return found[-1]
+
+
+def download(wheel: str, cache: Path) -> Path:
+    """Fetch exactly ``wheel`` (name-version-python-abi-platform.whl) from the index."""
+    target = cache / wheel
+    if target.exists():
+        return target
+    name, version, python, _abi, platforms = wheel[:-4].split("-")
+    args = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+            "--dest", str(cache), f"{name}=={version}"]
+    if platforms == "any":
+        args += ["--platform", "any", "--implementation", "py", "--python-version", "3.11"]
+    else:
+        major_minor = python.removeprefix("cp")
+        args += ["--implementation", "cp", "--python-version", f"{major_minor[0]}.{major_minor[1:]}"]
+        for platform in platforms.split("."):
+            args += ["--platform", platform]
+    subprocess.run(args, check=True)
+    if not target.exists():
+        raise SystemExit(f"build_extension: the index gave another file than {wheel}; "
+                         "update the pin in blender_manifest.toml")
+    return target
+
+
+def stage(build: Path, wheels: list[str]) -> Path:
+    source = build / "extension"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(ROOT / "addon", source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy2(MANIFEST, source / MANIFEST.name)
+    (source / "wheels").mkdir()
+    for wheel in wheels:
+        shutil.copy2(download(wheel, build / "wheels"), source / "wheels" / wheel)
+    return source
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output-dir", default=str(ROOT / "dist"))
+    parser.add_argument("--no-validate", action="store_true")
+    args = parser.parse_args(argv)
+    manifest = tomllib.loads(MANIFEST.read_text("utf-8"))
+    wheels = [Path(w).name for w in manifest.get("wheels", [])]
+    build = ROOT / "build"
+    (build / "wheels").mkdir(parents=True, exist_ok=True)
+    source = stage(build, wheels)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tool = blender_ext()
+    subprocess.run([sys.executable, str(tool), "build", "--source-dir", str(source),
+                    "--output-dir", str(out)], check=True)
+    archive = out / f"{manifest['id']}-{manifest['version']}.zip"
+    if not args.no_validate:
+        subprocess.run([sys.executable, str(tool), "validate", str(archive)], check=True)
+    print(f"Built {archive}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
