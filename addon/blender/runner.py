@@ -127,6 +127,22 @@ def tick() -> float | None:
         _redraw()
 
 
+def wait(timeout: float | None = None, on_tick=None) -> Message:
+    """For scripts and ``blender --background``, where no event loop runs timers: tick
+    until the job ends, as Blender's window manager would, and return the outcome."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while bpy.app.timers.is_registered(tick):
+        if deadline is not None and time.monotonic() > deadline:
+            cancel()
+            deadline = None     # let the worker stop at its next safe point
+        time.sleep(0.02)
+        if on_tick:
+            on_tick()
+        if tick() is None and bpy.app.timers.is_registered(tick):
+            bpy.app.timers.unregister(tick)
+    return state.message
+
+
 def _scene():
     return next((s for s in bpy.data.scenes if s.session_uid == state.scene_uid), None)
 

@@ -16,6 +16,7 @@ from .library import APP, atomic_write_json
 
 ENV_KEY = "MUSICAPI_KEY"
 DEFAULTS = {
+    "service": "musicapi",        # or "emulator": the built-in one, free, for trying ScoreFit
     "base_url": "https://api.musicapi.ai",
     "model": "sonic-v5",
     "output": "wav",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+import math
 from fractions import Fraction
 
 # Rates that are conventionally written as decimals but are really N*1000/1001.
@@ -36,11 +37,11 @@ class FrameRate:
         if isinstance(value, Fraction):
             return cls(value.numerator, value.denominator, drop_frame)
         text = str(value).strip()
-        if text.upper().endswith("DF"):
+        if text.upper().endswith("NDF"):
+            text = text[:-3].strip()
+        elif text.upper().endswith("DF"):
             drop_frame = True
             text = text[:-2].strip()
-        elif text.upper().endswith("NDF"):
-            text = text[:-3].strip()
         if "/" in text:
             num, den = text.split("/", 1)
             return cls(int(num), int(den), drop_frame)
@@ -130,8 +131,10 @@ class Timeline:
 
     @property
     def duration_samples(self) -> int:
-        """The exact length a fitted soundtrack must have."""
-        return self.seconds_to_samples(self.duration_seconds)
+        """The length a fitted soundtrack must have: the exact duration rounded *up*, never a
+        sample short, because hosts that count an audio file's whole frames floor them
+        (Resolve would otherwise see a 29.97 fps cut one frame short)."""
+        return math.ceil(self.duration_seconds * self.sample_rate)
 
     @property
     def end_frame(self) -> int:

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -113,16 +112,10 @@ def generate() -> set:
     return bpy.ops.scorefit.generate()
 
 
-def drive(runner, timeout: float = 120.0, on_tick=None):
-    """Run the add-on's timer like Blender's event loop until it unregisters itself."""
-    deadline = time.monotonic() + timeout
-    while bpy.app.timers.is_registered(runner.tick):
-        assert time.monotonic() < deadline, "the job did not finish"
-        time.sleep(0.02)
-        if on_tick:
-            on_tick()
-        if runner.tick() is None:
-            bpy.app.timers.unregister(runner.tick)
+def drive(runner, on_tick=None):
+    """Blender as a module has no event loop: run the add-on's timer as Blender would."""
+    runner.wait(timeout=120, on_tick=on_tick)
+    assert not runner.busy()
 
 
 def strips(scene):

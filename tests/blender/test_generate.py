@@ -113,6 +113,7 @@ def test_a_failed_task_is_reported_in_the_panel_and_places_nothing(runner, scene
     assert "failed" in message.text and "refunded" in message.text
 
 
+@needs_audio
 def test_refused_key_is_reported_before_any_strip(runner, scene, online, emulator, monkeypatch):
     monkeypatch.setenv("MUSICAPI_KEY", "not-a-key")
     result = generate()

@@ -1,0 +1,167 @@
+"""The Resolve scripts against a faithful fake of Resolve (fake_resolve.py) and the emulator."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fake_resolve import CALLS, README_API, UI_API, FakeResolve, FakeTimeline
+from scorefit.resolve import adapter, app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _resolve(rate="24", start="01:00:00:00", frames=2880, version=(20, 2), studio=False, **kw):
+    timeline = FakeTimeline(None, "Trailer", rate, start, frames, **kw)
+    return FakeResolve(version=version, studio=studio, timeline=timeline), timeline
+
+
+def _placed(timeline, track):
+    return [(i.GetStart(), i.GetDuration()) for i in timeline.tracks[track] if i.clip is not None]
+
+
+@pytest.mark.parametrize("rate,start,frames", [
+    ("24", 86400, 2880), ("29.97", 108000, 3597), ("23.976", 86400, 2877)])
+def test_clip_lands_at_the_absolute_start_with_the_timelines_length(service, rate, start, frames, capsys):
+    resolve, timeline = _resolve(rate, frames=frames)
+    assert timeline.GetStartFrame() == start
+    pool = resolve.project.pool
+    footage = pool.AddSubFolder(pool.GetRootFolder(), "Footage")
+    pool.SetCurrentFolder(footage)
+    assert app.main(resolve.namespace()) == 0, capsys.readouterr().out
+    assert _placed(timeline, 1) == [(start, frames)]
+    assert pool.GetCurrentFolder() is footage                  # the editor's folder is back
+    (bin_,) = [f for f in pool.root.subfolders if f.GetName() == "ScoreFit"]
+    (clip,) = bin_.clips
+    assert clip.GetMetadata("Comments").startswith("ScoreFit: generated with MusicAPI")
+    assert Path(clip.path).with_suffix(".json").is_file()     # provenance sidecar
+    assert "Placed on audio track 1" in capsys.readouterr().out
+
+
+def test_busy_track_is_skipped(service):
+    resolve, timeline = _resolve()
+    timeline.occupy(1, 86400 + 100, 50)
+    timeline.tracks[2] = []
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 2) == [(86400, 2880)]
+
+
+def test_locked_track_is_skipped(service):
+    resolve, timeline = _resolve()
+    timeline.tracks[2] = []
+    timeline.SetTrackLock("audio", 1, True)
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == [] and _placed(timeline, 2) == [(86400, 2880)]
+
+
+@pytest.mark.parametrize("version,kind", [((18, 5), "stereo"), ((19, 1), {"audioType": "stereo"})])
+def test_no_free_track_adds_a_stereo_track(service, version, kind):
+    resolve, timeline = _resolve(version=version, studio=True)
+    resolve.fusion._ui = None          # this test is about tracks: console mode
+    timeline.occupy(1, 86400 + 2000, 1000)
+    assert app.main(resolve.namespace()) == 0
+    assert timeline.added_types == [kind]
+    assert _placed(timeline, 2) == [(86400, 2880)]
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_silent_drop_is_detected_and_the_clip_stays_in_the_bin(service, capsys, empty):
+    resolve, timeline = _resolve()
+    resolve.drop_next_append = True
+    resolve.drop_returns_empty = empty
+    assert app.main(resolve.namespace()) == 1
+    out = capsys.readouterr().out
+    assert "did not place the soundtrack" in out and "ScoreFit bin" in out
+    assert _placed(timeline, 1) == []
+    assert [f.clips for f in resolve.project.pool.root.subfolders if f.name == "ScoreFit"][0]
+
+
+def test_free_19_1_runs_in_console_mode(service, capsys):
+    resolve, timeline = _resolve(version=(19, 1), studio=False)
+    assert resolve.fusion.UIManager is None
+    assert app.main(resolve.namespace()) == 0
+    out = capsys.readouterr().out
+    assert "console mode" in out and "Done" in out and "Placed" in out
+
+
+def test_resolve_18_0_gets_a_clear_message_and_nothing_changes(service, capsys):
+    resolve, timeline = _resolve(version=(18, 0), studio=True)
+    assert app.main(resolve.namespace()) == 1
+    assert "needs DaVinci Resolve 18.5 or newer" in capsys.readouterr().out
+    assert resolve.project.pool.root.subfolders == [] and service.state.log == []
+
+
+@pytest.mark.parametrize("version", [(19, 1), (20, 2), (21, 1)])
+def test_studio_dialog_generates_and_places(service, version):
+    resolve, timeline = _resolve(version=version, studio=True)
+    ui = resolve.fusion.UIManager
+
+    def actions(window):
+        items = window.GetItems()
+        assert "Instrumental" in items["Prompt"].PlainText      # the derived prompt, editable
+        assert "credits" in items["Plan"].Text
+        items["Prompt"].PlainText += "\nWarm analog synths."
+        window.fire("Generate", "Clicked")
+        for _ in range(3000):
+            if "Placed" in items["Status"].Text or "did not" in items["Status"].Text:
+                break
+            yield
+        assert "Placed on audio track 1" in items["Status"].Text, items["Status"].Text
+        window.fire("Cancel", "Clicked")     # "Close"
+        yield
+    ui.actions = actions
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == [(86400, 2880)]
+    clip = timeline.tracks[1][0].clip
+    assert "Warm analog synths" in clip.GetMetadata("Comments")
+
+
+def test_dialog_cancel_places_nothing(service):
+    resolve, timeline = _resolve(studio=True)
+
+    def actions(window):
+        items = window.GetItems()
+        window.fire("Generate", "Clicked")
+        yield
+        window.fire("Cancel", "Clicked")
+        for _ in range(500):
+            if items["Status"].Text.startswith("Cancelled"):
+                break
+            yield
+        assert items["Status"].Text.startswith("Cancelled")
+        window.fire("Cancel", "Clicked")
+        yield
+    resolve.fusion.UIManager.actions = actions
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == []
+
+
+def test_reading_markers_rates_and_drop_frame():
+    resolve, timeline = _resolve("29.97", frames=1800, drop_frame=True)
+    timeline.AddMarker(0.0, "Blue", "calm", "", 1.0)
+    timeline.AddMarker(899.0, "Red", "action", "chase", 24.0)
+    model = adapter.read_timeline(timeline)
+    assert (model.fps.num, model.fps.den, model.fps.drop_frame) == (30000, 1001, True)
+    assert (model.start_frame, model.duration_frames) == (108000, 1800)
+    assert [(m.frame, m.name, m.color, m.duration) for m in model.markers] == [
+        (0, "calm", "Blue", 1), (899, "action", "Red", 24)]
+    timeline.settings.update(timelineFrameRate="29.97 DF", timelineDropFrameTimecode="0")
+    assert adapter.read_timeline(timeline).fps.drop_frame
+
+
+def test_adapter_calls_only_what_the_readme_lists(service):
+    CALLS.clear()
+    resolve, timeline = _resolve(version=(20, 2), studio=True)
+    resolve.fusion._ui = None
+    timeline.occupy(1, 86400, 10)
+    timeline.tracks[2] = []
+    app.main(resolve.namespace())
+    assert CALLS
+    unknown = {call for call in CALLS if call[1] not in README_API.get(call[0], {})}
+    assert not unknown
+    # And statically: every Capitalised call in the Resolve layer is a README or UIManager name.
+    listed = {m for methods in README_API.values() for m in methods} | UI_API
+    source = "".join(p.read_text() for p in (ROOT / "addon" / "resolve").glob("*.py"))
+    called = set(re.findall(r"\.([A-Z][A-Za-z]+)\(", source))
+    assert called - listed == set()
