@@ -11,7 +11,7 @@ from scorefit.core.musicapi import (
 )
 from scorefit.core.musicapi.client import RetryPolicy, parse_retry_after
 
-from conftest import FAST_RETRY
+from support import FAST_RETRY
 
 BODY = {"task_type": "create_music", "custom_mode": True, "mv": "sonic-v4", "prompt": "calm piano",
         "tags": "ambient", "title": "Test", "make_instrumental": True}

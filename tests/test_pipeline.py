@@ -18,7 +18,7 @@ from scorefit.core.prompt import derive_prompt
 from scorefit.core.timeline import FrameRate, Marker, Timeline
 from scorefit.emulator import DEFAULT_KEY, Emulator
 
-from conftest import FAST_RETRY, SPEED
+from support import FAST_RETRY, SPEED
 
 
 def plan_for(seconds, url, fps="24", markers=(), **settings):

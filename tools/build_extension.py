@@ -14,11 +14,11 @@ import importlib.util
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MANIFEST = ROOT / "blender_manifest.toml"
+sys.path.insert(0, str(ROOT / "tools"))
+from wheels import MANIFEST, download, manifest, pinned_wheels  # noqa: E402
 
 
 def blender_ext() -> Path:
@@ -31,28 +31,6 @@ def blender_ext() -> Path:
     if not found:
         raise SystemExit(f"build_extension: blender_ext.py not found under {base}")
     return found[-1]
-
-
-def download(wheel: str, cache: Path) -> Path:
-    """Fetch exactly ``wheel`` (name-version-python-abi-platform.whl) from the index."""
-    target = cache / wheel
-    if target.exists():
-        return target
-    name, version, python, _abi, platforms = wheel[:-4].split("-")
-    args = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-            "--dest", str(cache), f"{name}=={version}"]
-    if platforms == "any":
-        args += ["--platform", "any", "--implementation", "py", "--python-version", "3.11"]
-    else:
-        major_minor = python.removeprefix("cp")
-        args += ["--implementation", "cp", "--python-version", f"{major_minor[0]}.{major_minor[1:]}"]
-        for platform in platforms.split("."):
-            args += ["--platform", platform]
-    subprocess.run(args, check=True)
-    if not target.exists():
-        raise SystemExit(f"build_extension: the index gave another file than {wheel}; "
-                         "update the pin in blender_manifest.toml")
-    return target
 
 
 def stage(build: Path, wheels: list[str]) -> Path:
@@ -71,8 +49,8 @@ def main(argv=None) -> int:
     parser.add_argument("--output-dir", default=str(ROOT / "dist"))
     parser.add_argument("--no-validate", action="store_true")
     args = parser.parse_args(argv)
-    manifest = tomllib.loads(MANIFEST.read_text("utf-8"))
-    wheels = [Path(w).name for w in manifest.get("wheels", [])]
+    info = manifest()
+    wheels = pinned_wheels()
     build = ROOT / "build"
     (build / "wheels").mkdir(parents=True, exist_ok=True)
     source = stage(build, wheels)
@@ -81,7 +59,7 @@ def main(argv=None) -> int:
     tool = blender_ext()
     subprocess.run([sys.executable, str(tool), "build", "--source-dir", str(source),
                     "--output-dir", str(out)], check=True)
-    archive = out / f"{manifest['id']}-{manifest['version']}.zip"
+    archive = out / f"{info['id']}-{info['version']}.zip"
     if not args.no_validate:
         subprocess.run([sys.executable, str(tool), "validate", str(archive)], check=True)
     print(f"Built {archive}")

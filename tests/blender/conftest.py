@@ -10,33 +10,16 @@ import os
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 import pytest
 
 # Blender reads its user folders when bpy is imported: never the real user's.
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="scorefit-blender-user-"))
+os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="scorefit-blender-user-")
 
-if os.environ.get("SCOREFIT_REQUIRE_BLENDER"):
-    import bpy   # make test: a missing bpy is a failure, not a skip
-else:
-    bpy = pytest.importorskip("bpy", reason="Blender tests need the bpy module (make test installs it)")
+import bpy  # noqa: E402  (after the environment above; tests/conftest.py skips this folder without it)
 
-from scorefit.emulator import DEFAULT_KEY, Emulator
-
-try:
-    import aud  # noqa: F401
-    HAS_AUDIO = True
-except ImportError:    # the PyPI bpy 4.2 wheel is built without Audaspace
-    HAS_AUDIO = False
-
-ROOT = Path(__file__).resolve().parents[2]
-MODULE = "bl_ext.user_default.scorefit"
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        item.add_marker(pytest.mark.blender)
+from blender_helpers import MODULE, ROOT  # noqa: E402
+from scorefit.emulator import DEFAULT_KEY, Emulator  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -108,23 +91,3 @@ def emulator(monkeypatch):
         yield emu
 
 
-def generate() -> set:
-    return bpy.ops.scorefit.generate()
-
-
-def drive(runner, on_tick=None):
-    """Blender as a module has no event loop: run the add-on's timer as Blender would."""
-    runner.wait(timeout=120, on_tick=on_tick)
-    assert not runner.busy()
-
-
-def strips(scene):
-    editor = scene.sequence_editor
-    return list(editor.strips if hasattr(editor, "strips") else editor.sequences)
-
-
-def add_color_strip(scene, channel: int, start: int, end_exclusive: int):
-    editor = scene.sequence_editor
-    if hasattr(editor, "strips"):
-        return editor.strips.new_effect("busy", "COLOR", channel, start, length=end_exclusive - start)
-    return editor.sequences.new_effect("busy", "COLOR", channel, start, frame_end=end_exclusive)

@@ -6,8 +6,11 @@ import stat
 import zipfile
 
 import bpy
+import pytest
 
-from conftest import MODULE
+from blender_helpers import MODULE
+
+pytestmark = pytest.mark.blender
 
 
 def test_zip_holds_package_manifest_and_wheels(built_zip):

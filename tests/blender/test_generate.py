@@ -7,11 +7,13 @@ from pathlib import Path
 import bpy
 import pytest
 
-from conftest import HAS_AUDIO, add_color_strip, drive, generate, strips
+from blender_helpers import HAS_AUDIO, add_color_strip, drive, generate, strips
 
 needs_audio = pytest.mark.skipif(
     not HAS_AUDIO,
     reason="this bpy build has no Audaspace, so no sound strips (PyPI bpy 4.2); see test_no_audio_*")
+
+pytestmark = pytest.mark.blender
 
 
 def _markers(scene, *spots):

@@ -1,12 +1,7 @@
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from scorefit.core import config  # noqa: E402
-from scorefit.emulator import DEFAULT_KEY, Emulator  # noqa: E402
+from scorefit.core import config
+from scorefit.emulator import DEFAULT_KEY, Emulator
 
 
 @pytest.fixture

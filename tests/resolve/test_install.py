@@ -1,0 +1,91 @@
+"""The Resolve installer, into a temporary home, for each OS layout."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("install", ROOT / "resolve_scripts" / "install.py")
+install = importlib.util.module_from_spec(spec)
+sys.modules["install"] = install      # dataclasses look their module up while it loads
+spec.loader.exec_module(install)
+
+USER = {
+    "linux": ".local/share/DaVinciResolve/Fusion/Scripts",
+    "macos": "Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion/Scripts",
+}
+
+
+@pytest.mark.parametrize("os_name", ["linux", "macos", "windows"])
+def test_per_user_paths(os_name, tmp_path):
+    env = {"APPDATA": str(tmp_path / "AppData" / "Roaming")}
+    root = install.scripts_root(os_name, False, env, tmp_path)
+    if os_name == "windows":
+        assert str(root).replace("\\", "/").endswith(
+            "AppData/Roaming/Blackmagic Design/DaVinci Resolve/Support/Fusion/Scripts")
+    else:
+        assert root == tmp_path / USER[os_name]
+
+
+def test_system_wide_paths():
+    assert install.scripts_root("linux", True) == Path("/opt/resolve/Fusion/Scripts")
+    assert str(install.scripts_root("macos", True)) == (
+        "/Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion/Scripts")
+    win = install.scripts_root("windows", True, {"PROGRAMDATA": r"C:\ProgramData"})
+    assert str(win).replace("\\", "/") == "C:/ProgramData/Blackmagic Design/DaVinci Resolve/Fusion/Scripts"
+
+
+@pytest.mark.parametrize("os_name,arch,tag", [
+    ("linux", "x86_64", "manylinux_2_28_x86_64"), ("linux", "aarch64", "aarch64"),
+    ("macos", "arm64", "macosx_11_0_arm64"), ("macos", "x86_64", "macosx_10_13_x86_64"),
+    ("windows", "AMD64", "win_amd64"), ("windows", "ARM64", "win_arm64")])
+def test_audioop_lts_only_for_python_3_13_and_for_the_right_platform(os_name, arch, tag, tmp_path):
+    old = install.layout(os_name, False, (3, 11), arch, {}, tmp_path)
+    assert not [w for w in old.wheels if w.startswith("audioop")]
+    new = install.layout(os_name, False, (3, 14), arch, {}, tmp_path)
+    (audioop,) = [w for w in new.wheels if w.startswith("audioop")]
+    assert tag in audioop
+    assert len(new.wheels) == len(old.wheels) + 1
+
+
+def test_dry_run_changes_nothing(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "resolve_scripts" / "install.py"), "--dry-run",
+                          "--home", str(tmp_path), "--os", "linux"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "Would copy the menu entry to " + str(tmp_path / USER["linux"] / "Utility/ScoreFit") in out
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("os_name", ["linux", "macos", "windows"])
+def test_install_then_the_launcher_imports_the_vendored_package_in_a_fresh_interpreter(os_name, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.setenv("APPDATA", str(tmp_path / "AppData" / "Roaming"))
+    script = ROOT / "resolve_scripts" / "install.py"
+    run = subprocess.run([sys.executable, str(script), "--home", str(tmp_path), "--os", os_name,
+                          "--arch", "x86_64"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "Restart DaVinci Resolve" in run.stdout
+    plan = install.layout(os_name, False, sys.version_info[:2], "x86_64",
+                          {"APPDATA": str(tmp_path / "AppData" / "Roaming")}, tmp_path)
+    launcher = plan.launcher
+    assert launcher.is_file()
+    assert not list(launcher.parent.rglob("*.py"))[1:]          # only the entry is in the menu
+    # -I -S: no site-packages, no environment: only the standard library and the vendored folder.
+    probe = ("import runpy; runpy.run_path(r'%s', init_globals={'resolve': None});"
+             "import scorefit, requests, pydub, platformdirs;"
+             "print(scorefit.__file__); print(requests.__file__); print(pydub.__file__)") % launcher
+    fresh = subprocess.run([getattr(sys, "_base_executable", sys.executable), "-I", "-S", "-c", probe],
+                           capture_output=True, text=True)
+    assert fresh.returncode == 0, fresh.stderr
+    lines = fresh.stdout.splitlines()
+    assert "run this from DaVinci Resolve" in lines[0]
+    lib = str(plan.lib_dir)
+    assert all(line.startswith(lib) for line in lines[1:]), lines
+    # and uninstall removes both folders
+    subprocess.run([sys.executable, str(script), "--home", str(tmp_path), "--os", os_name, "--uninstall"],
+                   check=True, capture_output=True)
+    assert not plan.menu_dir.exists() and not plan.lib_dir.exists()

@@ -1,0 +1,43 @@
+"""The third-party wheels ScoreFit ships, pinned once in blender_manifest.toml and used by
+both the Blender extension build and the Resolve installer."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "blender_manifest.toml"
+CACHE = ROOT / "build" / "wheels"
+
+
+def manifest() -> dict:
+    return tomllib.loads(MANIFEST.read_text("utf-8"))
+
+
+def pinned_wheels() -> list[str]:
+    return [Path(w).name for w in manifest().get("wheels", [])]
+
+
+def download(wheel: str, cache: Path = CACHE) -> Path:
+    """Fetch exactly ``wheel`` (name-version-python-abi-platform.whl) from the index."""
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / wheel
+    if target.exists():
+        return target
+    name, version, python, _abi, platforms = wheel[:-4].split("-")
+    args = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+            "--dest", str(cache), f"{name}=={version}"]
+    if platforms == "any":
+        args += ["--platform", "any", "--implementation", "py", "--python-version", "3.11"]
+    else:
+        major_minor = python.removeprefix("cp")
+        args += ["--implementation", "cp", "--python-version", f"{major_minor[0]}.{major_minor[1:]}"]
+        for platform in platforms.split("."):
+            args += ["--platform", platform]
+    subprocess.run(args, check=True)
+    if not target.exists():
+        raise SystemExit(f"wheels: the index gave another file than {wheel}; "
+                         "update the pin in blender_manifest.toml")
+    return target
