@@ -44,6 +44,7 @@ test: $(BIN)/.installed $(VENV_LTS)/bin/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/blender_main_thread.py
 
 clean:
 	rm -rf $(VENV) $(VENV_LTS) demo-output demo-cli-output build dist

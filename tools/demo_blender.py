@@ -94,7 +94,8 @@ def main() -> int:
               f"{strip.frame_final_duration} frames{' (muted)' if strip.mute else ''}")
     stats = runner.state.stats
     print(f"Main thread: Generate took {stats.start * 1000:.0f} ms, the longest of {stats.ticks} "
-          f"progress ticks {stats.longest_tick * 1000:.1f} ms, placement {stats.placement * 1000:.0f} ms")
+          f"progress ticks {stats.longest_tick * 1000:.2f} ms, placing the strips "
+          f"{stats.placement * 1000:.0f} ms")
     print(f"Saved the timeline: {blend}")
     print(f"Saved the mixdown:  {mixdown}")
     print(f"Soundtrack and provenance: {Path(scene.scorefit.last_file).parent}")

@@ -5,7 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import bpy
-from bpy.props import BoolProperty
+from bpy.props import BoolProperty, StringProperty
 
 from ..core.session import prompt_for
 from . import runner
@@ -112,5 +112,19 @@ class SCOREFIT_OT_open_folder(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (SCOREFIT_OT_generate, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
+class SCOREFIT_OT_report(bpy.types.Operator):
+    """Reports a job's outcome: timers cannot call ``Operator.report`` themselves."""
+    bl_idname = "scorefit.report"
+    bl_label = "ScoreFit Report"
+    bl_options = {"INTERNAL"}
+
+    level: StringProperty(default="INFO", options={"SKIP_SAVE"})
+    text: StringProperty(options={"SKIP_SAVE"})
+
+    def execute(self, context):
+        self.report({self.level}, f"ScoreFit: {self.text}")
+        return {"FINISHED"}
+
+
+classes = (SCOREFIT_OT_generate, SCOREFIT_OT_report, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
            SCOREFIT_OT_place_again, SCOREFIT_OT_open_folder)

@@ -39,8 +39,8 @@ class Message:
 class Stats:
     """Main-thread time, measured where a user would feel it as a stall."""
     start: float = 0.0          # Generate: read the scene, plan, start the worker
-    longest_tick: float = 0.0   # the longest timer tick while the job ran
-    placement: float = 0.0      # adding the strips
+    longest_tick: float = 0.0   # the longest progress tick while the job ran
+    placement: float = 0.0      # the last tick: adding the strips
     ticks: int = 0
 
 
@@ -111,20 +111,19 @@ def cancel():
 def tick() -> float | None:
     """The timer: show progress; when the worker is done, place the result."""
     began = time.perf_counter()
-    try:
-        job = state.job
-        if job is None:
-            return None
-        snap = job.snapshot()
-        if not snap.finished:
-            return TICK
-        state.job = None
-        _finish(snap)
+    job = state.job
+    if job is None:
         return None
-    finally:
+    snap = job.snapshot()
+    if not snap.finished:
+        _redraw()
         state.stats.ticks += 1
         state.stats.longest_tick = max(state.stats.longest_tick, time.perf_counter() - began)
-        _redraw()
+        return TICK
+    state.job = None
+    _finish(snap)
+    _redraw()
+    return None
 
 
 def wait(timeout: float | None = None, on_tick=None) -> Message:
@@ -149,13 +148,13 @@ def _scene():
 
 def _finish(snap: Snapshot):
     if snap.state != "done":
-        state.message = Message("info" if snap.state == "cancelled" else "error", snap.error)
+        _tell("info" if snap.state == "cancelled" else "error", snap.error)
         return
     result = snap.result
     scene = _scene()
     if scene is None:
-        state.message = Message("info", f"The scene '{state.scene_name}' is gone, so nothing was "
-                                        f"placed. The soundtrack is kept at {result.primary}.")
+        _tell("info", f"The scene '{state.scene_name}' is gone, so nothing was "
+                      f"placed. The soundtrack is kept at {result.primary}.")
         return
     settings = scene.scorefit
     settings.last_file = str(result.primary)
@@ -165,16 +164,26 @@ def _finish(snap: Snapshot):
     try:
         names = place(scene, result.primary, result.alternate, result.provenance)
     except (PlacementError, RuntimeError) as error:
-        state.message = Message("error", f"{error} The soundtrack is kept at {result.primary}; "
-                                         "press Place Again once the timeline has room.")
+        _tell("error", f"{error} The soundtrack is kept at {result.primary}; "
+                       "press Place Again once the timeline has room.")
         return
     finally:
         state.stats.placement = time.perf_counter() - began
     undo_push("Place ScoreFit Soundtrack")
     notes = " ".join(result.notes)
     paid = "Served from the library: no credits spent. " if result.from_library else ""
-    state.message = Message("info", f"{paid}Placed '{names[0]}' on channel "
-                                    f"{compat.find_strip(scene, names[0]).channel}. {notes}".strip())
+    strip = compat.find_strip(scene, names[0])
+    _tell("info", f"{paid}Placed '{names[0]}' on channel {strip.channel} from frame "
+                  f"{strip.frame_final_start}, {strip.frame_final_duration} frames. {notes}".strip())
+
+
+def _tell(kind: str, text: str):
+    """The panel shows the outcome; the Info editor and status bar get it as a report."""
+    state.message = Message(kind, text)
+    try:
+        bpy.ops.scorefit.report(level="ERROR" if kind == "error" else "INFO", text=text)
+    except (RuntimeError, AttributeError):
+        pass    # unregistered meanwhile: the panel message is enough
 
 
 def place_again(scene) -> list[str]:

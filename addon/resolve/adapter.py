@@ -114,13 +114,15 @@ def _bin(pool):
     return pool.AddSubFolder(root, BIN_NAME)
 
 
-def import_clip(pool, path: Path):
+def import_clip(resolve, pool, path: Path):
     """Import into the ScoreFit bin, then give the editor back the folder they had open."""
     previous = pool.GetCurrentFolder()
     folder = _bin(pool)
     try:
         pool.SetCurrentFolder(folder)
-        items = [i for i in (pool.ImportMedia([str(path)]) or []) if i is not None]
+        # 21.1 prefers the clipInfo form; the plain list works on every version.
+        what = [{"FilePath": str(path)}] if version(resolve)[:2] >= (21, 1) else [str(path)]
+        items = [i for i in (pool.ImportMedia(what) or []) if i is not None]
     finally:
         if previous is not None:
             pool.SetCurrentFolder(previous)
@@ -143,7 +145,7 @@ def provenance_comment(provenance: dict) -> str:
 
 def place(resolve, project, timeline, path: Path, provenance: dict) -> Placement:
     pool = project.GetMediaPool()
-    item = import_clip(pool, path)
+    item = import_clip(resolve, pool, path)
     item.SetMetadata("Comments", provenance_comment(provenance))
     start, end = int(timeline.GetStartFrame()), int(timeline.GetEndFrame())
     frames = int(float(item.GetClipProperty("Frames") or 0))

@@ -56,8 +56,10 @@ def console(resolve, project, timeline) -> int:
     except (ValueError, MusicAPIError, adapter.ResolveError) as error:
         _print(describe(error) if not isinstance(error, adapter.ResolveError) else str(error))
         return 1
-    _print(f"{timeline_model.name}: {timeline_model.duration_timecode} at {timeline_model.fps} fps. "
-           f"{plan.describe()}")
+    # What was read, in Resolve's own numbers: GetEndFrame() is taken as exclusive.
+    _print(f"{timeline_model.name}: frames {timeline_model.start_frame} to {timeline_model.end_frame} "
+           f"(end exclusive), {timeline_model.duration_timecode} at {timeline_model.fps} fps, "
+           f"{len(timeline_model.markers)} markers. {plan.describe()}")
     last = [""]
 
     def show(snap):
