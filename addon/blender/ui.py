@@ -41,6 +41,10 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
         box.label(text=f"{timeline.fps} fps · starts at frame {timeline.start_frame} · "
                        f"{len(timeline.markers)} marker{'s' if len(timeline.markers) != 1 else ''}")
 
+        try:
+            plan = plan_for(timeline, settings.choices(), "https://preview")
+        except ValueError as error:
+            plan, plan_error = None, f"Cannot plan: {error}"
         col = layout.column()
         col.enabled = not runner.busy()
         row = col.row(align=True)
@@ -49,10 +53,9 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
                      icon="FILE_REFRESH")
         if settings.prompt:
             col.prop(settings, "prompt", text="")
-        else:
+        elif plan is not None:
             # Not yet edited: show what would be sent; Derive copies it into the field.
-            plan_prompt = plan_for(timeline, settings.choices(), "https://preview").spec.prompt
-            _wrapped(col.box(), plan_prompt.replace("\n", "  "))
+            _wrapped(col.box(), plan.spec.prompt.replace("\n", "  "))
         col.prop(settings, "style")
         col.prop(settings, "title")
         row = col.row()
@@ -64,11 +67,7 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
 
         prefs = props.preferences(context)
         emulator = bool(prefs and prefs.service == "EMULATOR")
-        try:
-            plan = plan_for(timeline, settings.choices(), "https://preview")
-            text = plan.describe()
-        except ValueError as error:
-            text = f"Cannot plan: {error}"
+        text = plan.describe() if plan is not None else plan_error
         _wrapped(layout.box(), ("Emulator (free): " if emulator else "") + text, "INFO")
 
         if not compat.online_access():

@@ -82,3 +82,62 @@ def test_api_key_never_lands_in_a_blend(extension, prefs, scene, tmp_path):
     assert b"a calm piano" in blend.read_bytes()        # the grep would have found a stored string
     prefs.api_key = ""
     assert config.get_api_key() == ""
+
+
+class _Layout:
+    """Stands in for bpy.types.UILayout (which only exists while Blender draws a region):
+    records what the panel draws and checks every property and operator it names exists."""
+
+    def __init__(self, log):
+        self.log, self.enabled = log, True
+
+    def _child(self, *args, **kw):
+        return _Layout(self.log)
+    box = column = row = _child
+
+    def label(self, text="", icon="NONE"):
+        self.log.append(("label", text))
+
+    def separator(self):
+        pass
+
+    def prop(self, data, name, **kw):
+        assert name in data.bl_rna.properties, name
+        self.log.append(("prop", name))
+
+    def operator(self, idname, **kw):
+        module, _, name = idname.partition(".")
+        assert hasattr(getattr(bpy.ops, module), name), idname
+        self.log.append(("operator", idname))
+
+    def progress(self, factor=0.0, type="BAR", text=""):
+        assert 0.0 <= factor <= 1.0
+        self.log.append(("progress", text))
+
+
+def _draw(scene):
+    log = []
+    panel = type("Panel", (), {"layout": _Layout(log)})()
+    bpy.types.SCOREFIT_PT_panel.draw(panel, type("Ctx", (), {
+        "scene": scene, "preferences": bpy.context.preferences})())
+    return log
+
+
+def test_panel_shows_the_timeline_the_prompt_and_the_plan_then_progress(extension, scene, monkeypatch):
+    scene.timeline_markers.new("tense build", frame=1200)
+    log = _draw(scene)
+    labels = " ".join(text for kind, text in log if kind == "label")
+    assert "00:02:00:00" in labels and "120.00 s" in labels and "24 fps" in labels
+    assert "starts at frame 1" in labels and "1 marker" in labels
+    assert "tense" in labels and "credits" in labels
+    assert ("operator", "scorefit.generate") in log and ("operator", "scorefit.derive_prompt") in log
+    assert {"style", "title", "instrumental", "model", "output", "alternate", "seed"} <= {
+        name for kind, name in log if kind == "prop"}
+    # while a job runs: progress bar with the stage, elapsed time, Cancel
+    runner = extension.blender.runner
+    snap = extension.core.session.Snapshot("running", stage="Extending 2/3", fraction=0.4, elapsed=12.0)
+    monkeypatch.setattr(runner, "snapshot", lambda: snap)
+    log = _draw(scene)
+    assert ("progress", "Extending 2/3") in log and ("operator", "scorefit.cancel") in log
+    assert any(kind == "label" and text.startswith("12 s elapsed") for kind, text in log)
+    assert ("operator", "scorefit.generate") not in log
