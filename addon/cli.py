@@ -55,8 +55,8 @@ def cmd_fit(args) -> int:
     try:
         service = connect(use_emulator=args.emulator, base_url=args.base_url)
     except MusicAPIError as error:
-        raise SystemExit(f"scorefit: {error.message} Set MUSICAPI_KEY, run 'scorefit key', "
-                         "or try the built-in emulator with --emulator.")
+        raise SystemExit(f"scorefit: {error} (From the command line: 'scorefit key' stores the key; "
+                         "--emulator tries ScoreFit for free.)")
     try:
         plan = _plan(args, service.base_url)
         print(f"Timeline: {plan.timeline.duration_timecode} at {plan.timeline.fps} fps "
