@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .core import config
 from .core.library import Library, atomic_write_bytes, atomic_write_json
-from .core.musicapi import MusicAPIClient, MusicAPIError, OutcomeUnknownError
+from .core.musicapi import MusicAPIError, OutcomeUnknownError
 from .core.pipeline import CancelToken, Pipeline, Progress
 from .core.plan import DEFAULT_MODEL
 from .core.session import Choices, connect, plan_for
@@ -105,9 +105,8 @@ def cmd_fit(args) -> int:
 
 
 def cmd_credits(args) -> int:
-    client = MusicAPIClient(config.get_api_key(), args.base_url or config.load_settings()["base_url"])
     try:
-        print(json.dumps(client.credits()))
+        print(json.dumps(connect(base_url=args.base_url).client().credits()))
     except MusicAPIError as error:
         sys.stderr.write(f"scorefit: {error}\n")
         return 2
@@ -115,7 +114,16 @@ def cmd_credits(args) -> int:
 
 
 def cmd_pending(args) -> int:
-    jobs = Library(Path(args.library) if args.library else None).pending()
+    library = Library(Path(args.library) if args.library else None)
+    if args.forget:
+        if not library.job_path(args.forget).exists():
+            print(f"scorefit: no job {args.forget!r} in {library.root}; 'scorefit pending' lists them.",
+                  file=sys.stderr)
+            return 2
+        library.forget(args.forget)
+        print(f"Dropped the journal of {args.forget}; the next run sends its requests afresh.")
+        return 0
+    jobs = library.pending()
     for job in jobs:
         steps = ", ".join(f"{s['name']}={s['state']}" for s in job.steps)
         print(f"{job.key}  {job.data.get('request', {}).get('title', '')}  {steps}")
@@ -164,6 +172,8 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_credits)
     p = sub.add_parser("pending", help="list unfinished (resumable) jobs")
     p.add_argument("--library")
+    p.add_argument("--forget", metavar="KEY",
+                   help="drop a job's journal (after a lost answer you have checked in your account)")
     p.set_defaults(func=cmd_pending)
     p = sub.add_parser("key", help="store the MusicAPI key in the private config file")
     p.set_defaults(func=cmd_key)

@@ -104,7 +104,9 @@ def install(plan: Layout, dry_run: bool, say=print):
     staging.rename(plan.lib_dir)                              # the old copy is replaced whole
     plan.menu_dir.mkdir(parents=True, exist_ok=True)
     text = LAUNCHER.read_text("utf-8").replace('"@SCOREFIT_LIB@"', repr(str(plan.lib_dir)))
-    plan.launcher.write_text(text, "utf-8")
+    partial = plan.launcher.with_name(plan.launcher.name + ".part")
+    partial.write_text(text, "utf-8")
+    os.replace(partial, plan.launcher)      # Resolve never lists a half-written entry
 
 
 def uninstall(plan: Layout, dry_run: bool, say=print):

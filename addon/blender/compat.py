@@ -15,14 +15,6 @@ def top_strips(scene):
     return editor.strips if hasattr(editor, "strips") else editor.sequences
 
 
-def find_strip(scene, name: str):
-    editor = scene.sequence_editor
-    if editor is None:
-        return None
-    every = editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
-    return every.get(name)
-
-
 def has_audio() -> bool:
     """Sound strips need Audaspace, which real Blender always has but some bpy module builds
     (the PyPI 4.2 wheel) lack; there ``new_sound`` fails with "compiled without Audaspace"."""

@@ -74,34 +74,32 @@ class SCOREFIT_OT_derive_prompt(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class SCOREFIT_OT_place_again(bpy.types.Operator):
+class _OnLastResult:
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and bool(context.scene.scorefit.last_file)
+
+
+class SCOREFIT_OT_place_again(_OnLastResult, bpy.types.Operator):
     bl_idname = "scorefit.place_again"
     bl_label = "Place Again"
     bl_description = "Place the last soundtrack again at the start, on a free channel"
     bl_options = {"REGISTER", "UNDO"}
 
-    @classmethod
-    def poll(cls, context):
-        return context.scene is not None and bool(context.scene.scorefit.last_file)
-
     def execute(self, context):
         try:
-            names = runner.place_again(context.scene)
-        except PlacementError as error:
+            strips = runner.place_again(context.scene)
+        except (PlacementError, RuntimeError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Placed '{names[0]}'")
+        self.report({"INFO"}, f"Placed '{strips[0].name}' on channel {strips[0].channel}")
         return {"FINISHED"}
 
 
-class SCOREFIT_OT_open_folder(bpy.types.Operator):
+class SCOREFIT_OT_open_folder(_OnLastResult, bpy.types.Operator):
     bl_idname = "scorefit.open_folder"
     bl_label = "Open Folder"
     bl_description = "Show the soundtrack and its provenance file in the file browser"
-
-    @classmethod
-    def poll(cls, context):
-        return context.scene is not None and bool(context.scene.scorefit.last_file)
 
     def execute(self, context):
         folder = Path(bpy.path.abspath(context.scene.scorefit.last_file)).parent

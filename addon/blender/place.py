@@ -54,8 +54,8 @@ def _add(scene, name: str, path: Path, channel: int, frames: int):
     return strip
 
 
-def place(scene, primary: Path, alternate: Path | None, provenance: dict) -> list[str]:
-    """Add the strips and return their names. Raises PlacementError with nothing added."""
+def place(scene, primary: Path, alternate: Path | None, provenance: dict) -> list:
+    """Add the strips (primary first) and return them. Raises PlacementError with nothing added."""
     if not compat.has_audio():
         raise PlacementError("This Blender build has no audio support (Audaspace), so it cannot "
                              "hold sound strips.")
@@ -81,7 +81,7 @@ def place(scene, primary: Path, alternate: Path | None, provenance: dict) -> lis
         for strip in reversed(added):
             strips.remove(strip)
         raise
-    return [s.name for s in added]
+    return added
 
 
 def _tag(strip, provenance: dict, role: str, path: Path):

@@ -33,6 +33,7 @@ NO_AUDIO = ("This Blender build has no audio support (Audaspace), so it cannot h
 class Message:
     kind: str = ""        # "" | "info" | "error"
     text: str = ""
+    offer_afresh: bool = False   # the panel shows Start Afresh (a paid answer was lost)
 
 
 @dataclass
@@ -148,7 +149,7 @@ def _scene():
 
 def _finish(snap: Snapshot):
     if snap.state != "done":
-        _tell("info" if snap.state == "cancelled" else "error", snap.error)
+        _tell("info" if snap.state == "cancelled" else "error", snap.error, offer_afresh=snap.needs_check)
         return
     result = snap.result
     scene = _scene()
@@ -162,7 +163,7 @@ def _finish(snap: Snapshot):
     settings.last_sidecar = str(result.sidecar)
     began = time.perf_counter()
     try:
-        names = place(scene, result.primary, result.alternate, result.provenance)
+        strips = place(scene, result.primary, result.alternate, result.provenance)
     except (PlacementError, RuntimeError) as error:
         _tell("error", f"{error} The soundtrack is kept at {result.primary}; "
                        "press Place Again once the timeline has room.")
@@ -172,21 +173,21 @@ def _finish(snap: Snapshot):
     undo_push("Place ScoreFit Soundtrack")
     notes = " ".join(result.notes)
     paid = "Served from the library: no credits spent. " if result.from_library else ""
-    strip = compat.find_strip(scene, names[0])
-    _tell("info", f"{paid}Placed '{names[0]}' on channel {strip.channel} from frame "
+    strip = strips[0]
+    _tell("info", f"{paid}Placed '{strip.name}' on channel {strip.channel} from frame "
                   f"{strip.frame_final_start}, {strip.frame_final_duration} frames. {notes}".strip())
 
 
-def _tell(kind: str, text: str):
+def _tell(kind: str, text: str, offer_afresh: bool = False):
     """The panel shows the outcome; the Info editor and status bar get it as a report."""
-    state.message = Message(kind, text)
+    state.message = Message(kind, text, offer_afresh)
     try:
         bpy.ops.scorefit.report(level="ERROR" if kind == "error" else "INFO", text=text)
     except (RuntimeError, AttributeError):
         pass    # unregistered meanwhile: the panel message is enough
 
 
-def place_again(scene) -> list[str]:
+def place_again(scene) -> list:
     settings = scene.scorefit
     sidecar = Path(bpy.path.abspath(settings.last_sidecar))
     try:

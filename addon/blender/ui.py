@@ -88,6 +88,9 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
         message = runner.state.message
         if message.text:
             _wrapped(layout.box(), message.text, "ERROR" if message.kind == "error" else "INFO")
+        if message.offer_afresh and snap is None:
+            layout.operator(SCOREFIT_OT_generate.bl_idname, text="Start Afresh",
+                            icon="ERROR").start_afresh = True
         if settings.last_file and snap is None:
             row = layout.row(align=True)
             row.operator("scorefit.place_again", icon="SEQ_STRIP_DUPLICATE")

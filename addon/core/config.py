@@ -13,14 +13,16 @@ from pathlib import Path
 import platformdirs
 
 from .library import APP, atomic_write_json
+from .plan import DEFAULT_MODEL
+from .prompt import DEFAULT_STYLE
 
 ENV_KEY = "MUSICAPI_KEY"
 DEFAULTS = {
     "service": "musicapi",        # or "emulator": the built-in one, free, for trying ScoreFit
     "base_url": "https://api.musicapi.ai",
-    "model": "sonic-v5",
+    "model": DEFAULT_MODEL,
     "output": "wav",
-    "style": "cinematic, instrumental",
+    "style": DEFAULT_STYLE,
     "instrumental": True,
     "alternate": True,
 }

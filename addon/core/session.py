@@ -43,8 +43,8 @@ class Choices:
 
     @classmethod
     def from_config(cls, **overrides) -> "Choices":
-        stored = config.load_settings()
-        known = {k: stored[k] for k in ("style", "instrumental", "model", "output", "alternate") if k in stored}
+        stored = config.load_settings()     # DEFAULTS filled in: every key is there
+        known = {k: stored[k] for k in ("style", "instrumental", "model", "output", "alternate")}
         return cls(**{**known, **overrides})
 
 
@@ -113,12 +113,13 @@ def _emulator_speed(base_url: str) -> float:
 def describe(error: BaseException) -> str:
     """The editor-facing text for anything a job can end with."""
     if isinstance(error, OutcomeUnknownError):
-        return (f"{error} Once you have checked, generate again with 'Start afresh' "
-                "to drop the unfinished request.")
+        return (f"{error} Once you have checked, choose Start Afresh to drop the unfinished "
+                "request and send it again.")
     if isinstance(error, (MusicAPIError, audio.DecoderMissing, FitError)):
         return str(error)
     if isinstance(error, OSError):
-        return f"A file could not be written or read: {error.strerror or error} ({error.filename or ''})."
+        where = f" ({error.filename})" if error.filename else ""
+        return f"A file could not be written or read: {error.strerror or error}{where}."
     return f"Unexpected error ({type(error).__name__}): {error}. Paid steps are kept; run again to resume."
 
 
@@ -131,6 +132,8 @@ class Snapshot:
     remaining: float | None = None
     result: Result | None = None
     error: str = ""
+    # A paid request's answer was lost: only the editor, after checking, may send it again.
+    needs_check: bool = False
 
     @property
     def finished(self) -> bool:
@@ -207,6 +210,6 @@ class BackgroundJob:
                       error="Cancelled. Paid steps are kept: generating again resumes without paying twice.")
         except BaseException as error:   # the worker must always end in a state the UI can show
             self._set(state="failed", stage="Failed", elapsed=time.monotonic() - self._started,
-                      error=describe(error))
+                      error=describe(error), needs_check=isinstance(error, OutcomeUnknownError))
         finally:
             self.service.close()

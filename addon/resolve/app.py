@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from ..core import config
 from ..core.musicapi import MusicAPIError
@@ -72,6 +73,11 @@ def console(resolve, project, timeline) -> int:
     except adapter.ResolveError as error:
         ok, message = False, str(error)
     _print(message)
+    if snap.needs_check:
+        # Console mode takes no options: starting afresh is one command outside Resolve.
+        lib = Path(__file__).resolve().parents[2]
+        _print(f'To start afresh once you have checked: PYTHONPATH="{lib}" python -m scorefit '
+               f"pending --forget {plan.request_key}")
     return 0 if ok else 1
 
 
@@ -108,7 +114,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
     items["Model"].CurrentIndex = models.index(stored.model) if stored.model in models else 0
     items["Output"].AddItems(["wav", "mp3"])
     items["Output"].CurrentIndex = 0 if stored.output == "wav" else 1
-    state = {"job": None, "service": None}
+    state = {"job": None, "afresh": False}
 
     def choices() -> Choices:
         return replace(stored, prompt=items["Prompt"].PlainText, style=items["Style"].Text,
@@ -134,7 +140,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
         except (ValueError, MusicAPIError) as error:
             items["Status"].Text = describe(error)
             return
-        state["job"] = BackgroundJob(plan, service).start()
+        state["job"] = BackgroundJob(plan, service, start_afresh=state["afresh"]).start()
         items["Generate"].Enabled = False
         items["Cancel"].Text = "Cancel"
         items["Tick"].Start()
@@ -154,6 +160,8 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
         except adapter.ResolveError as error:
             message = str(error)
         items["Status"].Text = message
+        state["afresh"] = snap.needs_check       # the next Generate drops the lost request
+        items["Generate"].Text = "Start Afresh" if snap.needs_check else "Generate"
         items["Generate"].Enabled = True
         items["Cancel"].Text = "Close"
 

@@ -179,3 +179,22 @@ def test_no_audio_build_refuses_before_spending(runner, scene, online, emulator)
     with pytest.raises(RuntimeError, match="no audio support"):
         generate()
     assert emulator.state.log == [] and strips(scene) == []
+
+
+@needs_audio
+def test_a_lost_answer_is_never_resent_until_the_editor_starts_afresh(runner, scene, online, emulator):
+    emulator.inject("reset", "POST /api/v1/sonic/create")       # sent, answer lost
+    generate()
+    drive(runner)
+    message = runner.state.message
+    assert message.kind == "error" and message.offer_afresh and "Start Afresh" in message.text
+    creates = lambda: len(emulator.requests_to("POST", "/api/v1/sonic/create"))  # noqa: E731
+    assert creates() == 1
+    generate()                    # the plain button refuses to pay again
+    drive(runner)
+    assert creates() == 1 and runner.state.message.offer_afresh and strips(scene) == []
+    assert bpy.ops.scorefit.generate(start_afresh=True) == {"FINISHED"}
+    drive(runner)
+    assert creates() == 2
+    assert runner.state.message.kind == "info" and not runner.state.message.offer_afresh
+    assert [s.frame_final_duration for s in strips(scene) if s["scorefit_role"] == "primary"] == [2880]

@@ -165,3 +165,45 @@ def test_adapter_calls_only_what_the_readme_lists(service):
     source = "".join(p.read_text() for p in (ROOT / "addon" / "resolve").glob("*.py"))
     called = set(re.findall(r"\.([A-Z][A-Za-z]+)\(", source))
     assert called - listed == set()
+
+
+def test_dialog_offers_start_afresh_after_a_lost_answer_and_pays_once_more_only_then(service):
+    resolve, timeline = _resolve(studio=True)
+    service.inject("reset", "POST /api/v1/sonic/create")
+    creates = lambda: len(service.requests_to("POST", "/api/v1/sonic/create"))  # noqa: E731
+
+    def wait_status(items):
+        for _ in range(3000):
+            if items["Generate"].Enabled and items["Status"].Text and "·" not in items["Status"].Text:
+                return
+            yield
+
+    def actions(window):
+        items = window.GetItems()
+        window.fire("Generate", "Clicked")
+        yield from wait_status(items)
+        assert "Start Afresh" in items["Status"].Text and items["Generate"].Text == "Start Afresh"
+        assert creates() == 1
+        window.fire("Generate", "Clicked")
+        yield
+        yield from wait_status(items)
+        assert "Placed on audio track 1" in items["Status"].Text, items["Status"].Text
+        assert creates() == 2 and items["Generate"].Text == "Generate"
+        window.fire("Cancel", "Clicked")
+        yield
+    resolve.fusion.UIManager.actions = actions
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == [(86400, 2880)]
+
+
+def test_console_mode_says_how_to_start_afresh(service, capsys):
+    resolve, timeline = _resolve(version=(19, 1), studio=False)
+    service.inject("reset", "POST /api/v1/sonic/create")
+    assert app.main(resolve.namespace()) == 1
+    out = capsys.readouterr().out
+    key = re.search(r"pending --forget (\w+)", out).group(1)
+    from scorefit.cli import main as cli
+    assert cli(["pending", "--forget", key]) == 0
+    assert cli(["pending", "--forget", "no-such-job"]) == 2
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == [(86400, 2880)]
