@@ -122,6 +122,8 @@ def tick() -> float | None:
         state.stats.longest_tick = max(state.stats.longest_tick, time.perf_counter() - began)
         return TICK
     state.job = None
+    # The worker is only closing its connections now; let it end before Blender data changes.
+    job.join(2)
     _finish(snap)
     _redraw()
     return None
@@ -200,6 +202,9 @@ def place_again(scene) -> list:
 
 def undo_push(message: str):
     """One undo step for strips added outside an operator (from a timer)."""
+    if bpy.app.background:
+        # No undo history without a UI; pushing there crashed Blender-as-a-module in our tests.
+        return
     window = next(iter(bpy.context.window_manager.windows), None)
     try:
         with bpy.context.temp_override(window=window):

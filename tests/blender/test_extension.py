@@ -108,7 +108,8 @@ class _Layout:
     def operator(self, idname, **kw):
         module, _, name = idname.partition(".")
         assert hasattr(getattr(bpy.ops, module), name), idname
-        self.log.append(("operator", idname))
+        self.log.append(("operator", kw.get("text") or idname))
+        return type("OperatorProperties", (), {})()
 
     def progress(self, factor=0.0, type="BAR", text=""):
         assert 0.0 <= factor <= 1.0
@@ -130,7 +131,7 @@ def test_panel_shows_the_timeline_the_prompt_and_the_plan_then_progress(extensio
     assert "00:02:00:00" in labels and "120.00 s" in labels and "24 fps" in labels
     assert "starts at frame 1" in labels and "1 marker" in labels
     assert "tense" in labels and "credits" in labels
-    assert ("operator", "scorefit.generate") in log and ("operator", "scorefit.derive_prompt") in log
+    assert ("operator", "scorefit.generate") in log and ("operator", "Derive") in log
     assert {"style", "title", "instrumental", "model", "output", "alternate", "seed"} <= {
         name for kind, name in log if kind == "prop"}
     # while a job runs: progress bar with the stage, elapsed time, Cancel
@@ -141,3 +142,8 @@ def test_panel_shows_the_timeline_the_prompt_and_the_plan_then_progress(extensio
     assert ("progress", "Extending 2/3") in log and ("operator", "scorefit.cancel") in log
     assert any(kind == "label" and text.startswith("12 s elapsed") for kind, text in log)
     assert ("operator", "scorefit.generate") not in log
+    # after a lost answer: the message, and Start Afresh
+    monkeypatch.setattr(runner, "snapshot", lambda: None)
+    monkeypatch.setattr(runner.state, "message", runner.Message("error", "answer lost", True))
+    log = _draw(scene)
+    assert ("label", "answer lost") in log and ("operator", "Start Afresh") in log
