@@ -3,6 +3,7 @@
     scorefit fit --duration 120 --fps 24 --marker "30:tense build" -o score.wav --emulator
     scorefit fit --timeline cut.json -o score.wav          # real service, asks before paying
     scorefit plan --duration 600 --fps 25                  # what it would cost
+    scorefit fit-file song.wav -o cut.wav --frames 2157 --fps 23.976   # any track, no credits
 """
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from .core.musicapi import MusicAPIError, OutcomeUnknownError
 from .core.pipeline import CancelToken, Pipeline, Progress
 from .core.plan import DEFAULT_MODEL
 from .core.session import Choices, connect, plan_for
-from .core.timeline import Timeline
-from .core.audio import DecoderMissing
+from .core.timeline import FrameRate, Timeline
+from .core.audio import AudioError, DecoderMissing
 from .core.fit import FitError
+from .core.fit_file import fit_file, report_path
 
 
 def _timeline(args) -> Timeline:
@@ -104,6 +106,36 @@ def cmd_fit(args) -> int:
         service.close()
 
 
+def cmd_fit_file(args) -> int:
+    """Fit a file the editor owns to the cut; the report as JSON on stdout with --json."""
+    if (args.duration is None) == (args.frames is None):
+        raise SystemExit("scorefit: give the cut's length as --duration SECONDS or as --frames N --fps RATE")
+    try:
+        if args.frames is not None:
+            if args.frames < 1:
+                raise ValueError("--frames must be at least 1")
+            target = Timeline(FrameRate.parse(args.fps), args.frames, sample_rate=args.sample_rate).duration_samples
+        else:
+            if args.duration <= 0:
+                raise ValueError("--duration must be more than 0 seconds")
+            target = round(args.duration * args.sample_rate)
+        report = fit_file(Path(args.input), Path(args.output_file), target, args.sample_rate)
+    except (AudioError, DecoderMissing, FitError, ValueError) as error:
+        sys.stderr.write(f"scorefit: {error}\n")
+        return 2
+    except OSError as error:
+        sys.stderr.write(f"scorefit: could not write {args.output_file}: {error.strerror or error}; "
+                         "choose a folder you can write to with -o.\n")
+        return 2
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+    else:
+        print(f"Fitted: {args.output_file} ({target} samples at {args.sample_rate} Hz)")
+        print(f"Fit: {report.quality}")
+        print(f"Report: {report_path(Path(args.output_file))}")
+    return 0
+
+
 def cmd_credits(args) -> int:
     try:
         print(json.dumps(connect(base_url=args.base_url).client().credits()))
@@ -167,6 +199,15 @@ def main(argv=None) -> int:
                        help="drop this request's journal (after a lost answer you have checked)")
         p.add_argument("-o", "--output-file", default="scorefit.wav")
         p.set_defaults(func=cmd_fit)
+    p = sub.add_parser("fit-file", help="fit any audio file to the cut's length (no credits)")
+    p.add_argument("input", help="WAV (16/24-bit, 32-bit float), or MP3 and others with FFmpeg")
+    p.add_argument("-o", "--output-file", required=True, help="the fitted WAV")
+    p.add_argument("--duration", type=float, help="the cut's length in seconds")
+    p.add_argument("--frames", type=int, help="the cut's length in frames (with --fps)")
+    p.add_argument("--fps", default="24", help="24, 23.976, 29.97 DF, 30000/1001 …")
+    p.add_argument("--sample-rate", type=int, default=48000)
+    p.add_argument("--json", action="store_true", help="print the fit report as JSON")
+    p.set_defaults(func=cmd_fit_file)
     p = sub.add_parser("credits", help="show the account's credits")
     p.add_argument("--base-url")
     p.set_defaults(func=cmd_credits)

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = Path(__file__).resolve().parent / "ScoreFit" / "Generate Soundtrack.py"
 sys.path.insert(0, str(ROOT / "tools"))
-from wheels import download, pinned_wheels  # noqa: E402
+from wheels import NUMPY, download, download_compiled, pinned_wheels  # noqa: E402
 
 MENU = "ScoreFit"
 LIB = "ScoreFit-lib"
@@ -34,6 +34,11 @@ AUDIOOP_PLATFORM = {("linux", "x86_64"): ("manylinux", "x86_64"), ("linux", "aar
                     ("macos", "arm64"): ("macosx", "arm64"), ("macos", "x86_64"): ("macosx", "x86_64"),
                     ("windows", "amd64"): ("win", "amd64"), ("windows", "x86_64"): ("win", "amd64"),
                     ("windows", "arm64"): ("win", "arm64")}
+# NumPy (the fit's analysis) is compiled per OS, CPU and Python: the platform tag pip asks for.
+NUMPY_PLATFORM = {("linux", "x86_64"): "manylinux_2_28_x86_64", ("linux", "aarch64"): "manylinux_2_28_aarch64",
+                  ("macos", "arm64"): "macosx_11_0_arm64", ("macos", "x86_64"): "macosx_10_13_x86_64",
+                  ("windows", "amd64"): "win_amd64", ("windows", "x86_64"): "win_amd64",
+                  ("windows", "arm64"): "win_arm64"}
 
 
 def this_os() -> str:
@@ -60,6 +65,7 @@ class Layout:
     menu_dir: Path        # Fusion/Scripts/Utility/ScoreFit: listed in every page's Scripts menu
     lib_dir: Path         # Fusion/ScoreFit-lib: the scorefit package and its dependencies
     wheels: tuple
+    numpy: tuple          # (python, platform tag) of the NumPy wheel to fetch
 
     @property
     def launcher(self) -> Path:
@@ -81,18 +87,24 @@ def layout(os_name: str, system: bool, python: tuple[int, int], arch: str, env=o
     if python >= (3, 13) and not any(w.startswith("audioop_lts-") for w in wheels):
         raise SystemExit(f"install: no audioop-lts wheel for {os_name}/{arch}; pydub needs it on "
                          f"Python {python[0]}.{python[1]}.")
-    return Layout(scripts / "Utility" / MENU, scripts.parent / LIB, tuple(wheels))
+    numpy_platform = NUMPY_PLATFORM.get((os_name, arch.lower()))
+    if numpy_platform is None:
+        raise SystemExit(f"install: no NumPy wheel is known for {os_name}/{arch}.")
+    return Layout(scripts / "Utility" / MENU, scripts.parent / LIB, tuple(wheels), (python, numpy_platform))
 
 
 def install(plan: Layout, dry_run: bool, say=print):
     say(f"{'Would copy' if dry_run else 'Copying'} the menu entry to {plan.launcher}")
-    say(f"{'Would put' if dry_run else 'Putting'} ScoreFit and {len(plan.wheels)} pinned packages "
+    say(f"{'Would put' if dry_run else 'Putting'} ScoreFit and {len(plan.wheels) + 1} pinned packages "
         f"in {plan.lib_dir}")
     for wheel in plan.wheels:
         say(f"  {wheel}")
+    python, platform_tag = plan.numpy
+    say(f"  {NUMPY[0]} {NUMPY[1]} for Python {python[0]}.{python[1]} on {platform_tag}")
     if dry_run:
         return
-    wheel_files = [download(w) for w in plan.wheels]       # fetch before changing anything
+    # Fetch everything before changing anything.
+    wheel_files = [download(w) for w in plan.wheels] + [download_compiled(*NUMPY, *plan.numpy)]
     staging = plan.lib_dir.with_name(plan.lib_dir.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(ROOT / "addon", staging / "scorefit",

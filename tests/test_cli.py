@@ -32,3 +32,38 @@ def test_missing_key_and_real_service_confirmation_are_clear(tmp_path):
     done = run("fit", "--duration", "30", env={**__import__("os").environ, "MUSICAPI_KEY": "secret-key-123"},
                stdin=subprocess.DEVNULL)
     assert "--yes" in done.stderr and "secret-key-123" not in done.stderr + done.stdout
+
+
+def test_fit_file_fits_any_wav_to_frames_and_reports_json(tmp_path):
+    from music import song
+    from wavfile import write
+    audio, _ = song(70, bpm=100, ending="ring", rate=44100)
+    source = tmp_path / "my song.wav"
+    write(source, audio.samples, 44100, bits=32, floating=True)
+    before = source.read_bytes()
+    out = tmp_path / "cut.wav"
+    done = run("fit-file", str(source), "-o", str(out), "--frames", "1000", "--fps", "23.976", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    samples = math.ceil(Fraction(1000 * 1001, 24000) * 48000)
+    with wave.open(str(out)) as w:
+        assert w.getnframes() == samples == report["target_samples"] and w.getframerate() == 48000
+    assert report["method"] == "bars" and report["ending"] == "ring-out" and report["joins"]
+    assert source.read_bytes() == before                        # the editor's file is untouched
+    sidecar = json.loads(out.with_suffix(".fit.json").read_text())
+    assert sidecar["source"].endswith("my song.wav") and sidecar["fit"] == report
+
+
+def test_fit_file_errors_are_plain_and_write_nothing(tmp_path):
+    from wavfile import write
+    done = run("fit-file", str(tmp_path / "nope.wav"), "-o", str(tmp_path / "o.wav"), "--duration", "10")
+    assert done.returncode == 2 and "no audio file" in done.stderr and "Traceback" not in done.stderr
+    write(tmp_path / "short.wav", [[0.1, 0.1]] * 48000, 48000)
+    done = run("fit-file", str(tmp_path / "short.wav"), "-o", str(tmp_path / "o.wav"), "--duration", "10")
+    assert done.returncode == 2 and "shorter than the timeline" in done.stderr
+    write(tmp_path / "quiet.wav", [[0.0, 0.0]] * 48000 * 20, 48000)
+    done = run("fit-file", str(tmp_path / "quiet.wav"), "-o", str(tmp_path / "o.wav"), "--duration", "10")
+    assert done.returncode == 2 and "silent" in done.stderr
+    done = run("fit-file", str(tmp_path / "quiet.wav"), "-o", str(tmp_path / "o.wav"))
+    assert done.returncode != 0 and "--duration SECONDS or as --frames" in done.stderr
+    assert not (tmp_path / "o.wav").exists()

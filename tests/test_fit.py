@@ -1,71 +1,184 @@
-"""Fitting against the emulator's synthetic music, whose tempo and bar lines are known."""
-import pytest
-from pydub import AudioSegment
-
+"""The fit engine against music whose truth is known: the emulator's songs (tempo and bar
+lines exact) and tests/music.py's songs (metre, drift, every ending shape, no pulse)."""
 import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from music import ambient, song
 from scorefit.core import fit as F
+from scorefit.core.analysis import analyse
+from scorefit.core.audio import Audio
 from scorefit.emulator import synth
 
+RATE = 48000
 
-def music(seconds, *, ending, text="test song", rate=22050):
+
+def emulator_song(seconds, *, ending, text="test song", rate=RATE):
     style = synth.Style.from_text(text, rate)
     end = round(seconds / style.bar_seconds) * style.bar_seconds if ending else seconds
     pcm = synth.render(style, [synth.Segment(0, end, 1)], ending=ending)
-    return AudioSegment(data=pcm, sample_width=2, frame_rate=rate, channels=2), style
+    samples = np.frombuffer(pcm, "<i2").reshape(-1, 2).astype(np.float32) / 32768
+    return Audio(samples, rate), style
 
 
-def on_bar_line(seconds, style, tolerance=0.012):
-    bars = seconds / style.bar_seconds
-    return abs(bars - round(bars)) * style.bar_seconds <= tolerance
+def near(times, grid, tolerance):
+    return all(np.min(np.abs(np.asarray(grid) - t)) <= tolerance for t in times)
 
 
+def level_db(x):
+    return 10 * math.log10(float(np.mean(np.square(x, dtype=np.float64))) + 1e-12)
+
+
+# --- analysis ------------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["calm film", "epic chase", "abc"])
-def test_beat_grid_matches_the_known_tempo_and_bars(text):
-    seg, style = music(90, ending=False, text=text)
-    grid = F.beat_grid(seg, 30, 60)
-    assert grid.bpm == pytest.approx(style.bpm, rel=0.003)
-    assert all(on_bar_line(d, style) for d in grid.downbeats[:6])
+def test_one_grid_with_the_emulators_exact_tempo_and_bar_lines(text):
+    audio, style = emulator_song(90, ending=False, text=text)
+    result = analyse(audio)
+    assert result.pulse and result.meter == 4
+    assert result.bpm == pytest.approx(style.bpm, abs=0.05)
+    bars = np.arange(0, 91, style.bar_seconds)
+    assert len(result.downbeats) >= 88 / style.bar_seconds
+    assert near(result.downbeats, bars, 0.012)
+
+
+@pytest.mark.parametrize("bpm,meter,drift", [(96, 3, 0.0), (140, 4, 0.05), (72, 4, 0.0), (168, 3, 0.03)])
+def test_metre_and_downbeats_follow_the_music_through_drift(bpm, meter, drift):
+    audio, truth = song(70, bpm=bpm, meter=meter, drift=drift)
+    result = analyse(audio)
+    assert result.meter == meter
+    played = result.downbeats[result.downbeats < truth.downbeats[-1] + 0.1]
+    assert near(played, truth.downbeats, 0.03)
+    assert len(played) >= len(truth.downbeats) - 1
+
+
+def test_a_drone_with_no_pulse_claims_no_tempo():
+    result = analyse(ambient(40))
+    assert not result.pulse and result.bpm is None and result.describe() == "no clear beat"
+
+
+def test_silence_is_an_error_not_a_tempo():
+    with pytest.raises(F.FitError, match="silent"):
+        F.fit(Audio(np.zeros((RATE * 30, 2), np.float32), RATE), RATE * 10, RATE)
+
+
+# --- the fit ---------------------------------------------------------------------------
+def check_joins_on_bars(report, downbeats, tolerance=0.012):
+    for join in report.joins:
+        assert near([join.source_from, join.source_to], downbeats, tolerance), join
 
 
 @pytest.mark.parametrize("target_s", [20, 61.3, 100])
 @pytest.mark.parametrize("rate", [44100, 48000])
-def test_music_with_an_ending_is_spliced_on_a_bar_line_and_keeps_its_ending(target_s, rate):
-    seg, style = music(150, ending=True)
+def test_emulator_music_is_cut_on_bar_lines_and_its_ending_lands_on_the_last_sample(target_s, rate):
+    audio, style = emulator_song(150, ending=True, rate=rate)
     target = round(target_s * rate)
-    out, report = F.fit(seg, target, rate)
-    assert int(out.frame_count()) == target and out.frame_rate == rate and out.channels == 2
-    assert report.method == "splice"
-    assert on_bar_line(report.splice_at, style) and on_bar_line(report.resume_from, style)
-    # The ending is the music's own: quiet at the very end, but not silence padded on.
-    tail = out.get_sample_slice(target - rate // 10, target)
-    assert tail.rms < 200
-    assert out.get_sample_slice(target - 4 * rate, target - 3 * rate).rms > 1000
+    out, report = F.fit(audio, target, rate)
+    assert out.frames == target and out.rate == rate and out.channels == 2
+    assert report.method == "bars" and report.ending == "ring-out" and report.ending_kept
+    assert report.joins and report.ending_error_ms == 0.0
+    check_joins_on_bars(report, np.arange(0, 151, style.bar_seconds))
+    # The ring-out is the song's own: full music before it, near silence at the very end.
+    assert level_db(out.samples[-rate // 20:]) < -40
+    assert level_db(out.samples[target - 12 * rate:target - 9 * rate]) > -20
 
 
-def test_music_that_runs_on_fades_over_the_final_bar_from_a_downbeat():
-    seg, style = music(140, ending=False)
-    out, report = F.fit(seg, 48000 * 100, 48000)
-    assert report.method == "fade"
-    assert report.fade_seconds >= max(style.bar_seconds, 2.0) - 0.01
-    assert on_bar_line(100 - report.fade_seconds, style)
-    assert out.get_sample_slice(48000 * 100 - 64, 48000 * 100).rms == 0     # silent last samples
-    assert out.get_sample_slice(48000 * 90, 48000 * 91).rms > 1000          # full level before
+@pytest.mark.parametrize("fraction", [0.4, 0.63, 0.9])
+@pytest.mark.parametrize("shape", ["ring", "hard", "fade"])
+def test_every_ending_shape_is_recognised_and_kept(shape, fraction):
+    audio, truth = song(80, bpm=110, ending=shape)
+    target = int(audio.frames * fraction)
+    out, report = F.fit(audio, target, RATE)
+    assert out.frames == target
+    assert report.ending == {"ring": "ring-out", "hard": "hard stop", "fade": "fade-out"}[shape]
+    assert report.ending_kept
+    check_joins_on_bars(report, truth.downbeats, 0.03)
+    if shape == "hard":
+        # The final hit lands where the report says: its own short decay (less what was
+        # trimmed), then any silence the bar grid left, before the last sample.
+        last = np.abs(out.samples[-3 * RATE:, 0])
+        hit_to_end = (3 * RATE - int(np.argmax(last))) / RATE
+        expected = (truth.end_of_sound - truth.final_hit) - report.ending_trimmed_ms / 1000 \
+            + max(0.0, -report.ending_error_ms) / 1000
+        assert hit_to_end == pytest.approx(expected, abs=0.03)
+        assert report.ending_error_ms <= 0          # never cut into the hit
+    if shape == "ring":
+        # What is heard after the join's bar is the source's ending: same samples, lined up.
+        assert report.ending_error_ms == 0.0
+    assert level_db(out.samples[-RATE // 50:]) < -45
+
+
+def test_a_loop_with_no_ending_fades_over_whole_bars_from_a_bar_line():
+    audio, truth = song(90, bpm=128, ending="none")
+    target = int(60.2 * RATE)
+    out, report = F.fit(audio, target, RATE)
+    assert report.method == "fade" and report.ending == "none" and not report.ending_kept
+    assert F.FADE_SECONDS[0] <= report.fade_seconds <= F.FADE_SECONDS[1]
+    assert near([60.2 - report.fade_seconds], truth.downbeats, 0.03)
+    assert np.abs(out.samples[-64:]).max() < 1e-6
+    assert level_db(out.samples[int(40 * RATE):int(41 * RATE)]) > -25
+    assert "faded over the last" in report.quality
+
+
+def test_music_with_no_beat_joins_into_its_ending_or_fades_and_says_so():
+    out, report = F.fit(ambient(60), 30 * RATE, RATE)
+    assert out.frames == 30 * RATE
+    assert report.method in ("join", "fade-no-beat") and report.bpm is None
+    assert report.quality.startswith("no clear beat")
+
+
+def test_a_jump_into_a_louder_section_is_level_matched():
+    # Bars 12-19 are a tutti 12 dB louder; the cut must not step up by 12 dB at the join.
+    audio, truth = song(80, bpm=120, loud_bars=range(12, 20))
+    for fraction in (0.45, 0.6, 0.75):
+        target = int(audio.frames * fraction)
+        out, report = F.fit(audio, target, RATE)
+        for join in report.joins:
+            i = int(join.output_seconds * RATE)
+            step = abs(level_db(out.samples[i - 2 * RATE:i]) - level_db(out.samples[i:i + 2 * RATE]))
+            assert step <= 3.0, (fraction, join)
+
+
+def test_a_target_equal_to_the_whole_song_keeps_it_untouched():
+    audio, _ = song(40, ending="ring")
+    out, report = F.fit(audio, audio.frames, RATE)
+    assert report.method == "whole" and report.ending_kept and not report.joins
+    assert np.array_equal(out.samples, audio.samples)
 
 
 def test_shorter_music_is_refused_not_padded():
-    seg, _ = music(30, ending=False)
+    audio, _ = emulator_song(30, ending=False)
     with pytest.raises(F.FitError, match="shorter than the timeline"):
-        F.fit(seg, 48000 * 31, 48000)
+        F.fit(audio, RATE * 31, RATE)
+
+
+def test_report_names_the_method_joins_tempo_and_quality_in_plain_words():
+    audio, _ = emulator_song(120, ending=True, text="calm film")
+    _, report = F.fit(audio, 70 * RATE, RATE)
+    data = report.to_dict()
+    assert data["method"] == "bars" and data["bpm"] == pytest.approx(112, abs=0.1) and data["meter"] == 4
+    join = data["joins"][0]
+    assert set(join) >= {"output_seconds", "source_from", "source_to", "bar_from", "bar_to", "cost",
+                         "crossfade_ms", "gain_db"}
+    assert f"bar {join['bar_from']}→{join['bar_to']}" in report.quality
+    assert "ring-out ends on the last frame" in report.quality and "112.0 BPM in 4/4" in report.quality
+
+
+@pytest.mark.parametrize("rate,channels", [(44100, 1), (96000, 2)])
+def test_other_rates_and_mono_come_out_stereo_at_the_hosts_rate(rate, channels):
+    audio, _ = song(50, rate=rate, channels=channels)
+    out, report = F.fit(audio, 30 * RATE, RATE)
+    assert out.frames == 30 * RATE and out.rate == RATE and out.channels == 2 and report.ending_kept
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("minutes", [1 / 3, 3, 12, 30])
 @pytest.mark.parametrize("rate,fps", [(44100, 30000 / 1001), (48000, 24000 / 1001)])
 def test_fit_is_sample_exact_for_long_timelines(minutes, rate, fps):
-    from fractions import Fraction
     from scorefit.core.timeline import FrameRate, Timeline
     frames = round(minutes * 60 * fps)
     tl = Timeline(FrameRate.parse(fps), frames, sample_rate=rate)
-    seg, _ = music(float(tl.duration_seconds) + 9, ending=minutes < 5, rate=rate)
-    out, _ = F.fit(seg, tl.duration_samples, rate)
-    assert int(out.frame_count()) == tl.duration_samples == math.ceil(Fraction(frames) / tl.fps.fraction * rate)
+    audio, _ = emulator_song(float(tl.duration_seconds) + 9, ending=minutes < 5, rate=rate)
+    out, _ = F.fit(audio, tl.duration_samples, rate)
+    assert out.frames == tl.duration_samples == math.ceil(Fraction(frames) / tl.fps.fraction * rate)

@@ -19,5 +19,15 @@ def test_every_runtime_dependency_has_a_pinned_wheel():
     pinned = {Path(w).name.split("-")[0].lower().replace("_", "-") for w in manifest["wheels"]}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     needed = {d.split(">")[0].split("=")[0].split(";")[0].strip().lower() for d in project["dependencies"]}
-    # requests' own dependencies ride along too
-    assert needed | {"urllib3", "idna", "certifi", "charset-normalizer"} == pinned
+    # requests' own dependencies ride along too; NumPy does not: Blender bundles it.
+    assert (needed - {"numpy"}) | {"urllib3", "idna", "certifi", "charset-normalizer"} == pinned
+
+
+def test_resolve_gets_a_numpy_that_satisfies_the_package():
+    import sys
+    sys.path.insert(0, str(ROOT / "tools"))
+    from wheels import NUMPY
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    (spec,) = [d for d in project["dependencies"] if d.startswith("numpy")]
+    lowest = tuple(int(p) for p in spec.split(">=")[1].split("."))
+    assert NUMPY[0] == "numpy" and tuple(int(p) for p in NUMPY[1].split(".")) >= lowest

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import keymap, ops, props, runner, ui
+from . import fit_strip, keymap, ops, props, runner, ui
 
 _classes = (*ops.classes, *ui.classes)
 
@@ -17,12 +17,15 @@ def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
     bpy.types.SEQUENCER_MT_add.append(ui.menu_entry)
+    bpy.types.SEQUENCER_MT_strip.append(ui.strip_menu_entry)
     keymap.register()
 
 
 def unregister():
     runner.shutdown()
+    fit_strip.shutdown()
     keymap.unregister()
+    bpy.types.SEQUENCER_MT_strip.remove(ui.strip_menu_entry)
     bpy.types.SEQUENCER_MT_add.remove(ui.menu_entry)
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

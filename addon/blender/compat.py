@@ -15,6 +15,12 @@ def top_strips(scene):
     return editor.strips if hasattr(editor, "strips") else editor.sequences
 
 
+def active_strip(scene):
+    """The active strip (``SequenceEditor.active_strip`` exists on every supported line)."""
+    editor = scene.sequence_editor
+    return editor.active_strip if editor else None
+
+
 def has_audio() -> bool:
     """Sound strips need Audaspace, which real Blender always has but some bpy module builds
     (the PyPI 4.2 wheel) lack; there ``new_sound`` fails with "compiled without Audaspace"."""

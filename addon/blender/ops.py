@@ -1,4 +1,5 @@
-"""Operators: Generate (bound to Ctrl Shift M), Cancel, Derive Prompt, Place Again, Open Folder."""
+"""Operators: Generate (bound to Ctrl Shift M), Cancel, Derive Prompt, Place Again, Open Folder,
+and Fit Strip to Cut."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,7 +9,7 @@ import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from ..core.session import prompt_for
-from . import runner
+from . import compat, fit_strip, runner
 from .place import PlacementError
 from .read import timeline_from_scene
 
@@ -110,6 +111,34 @@ class SCOREFIT_OT_open_folder(_OnLastResult, bpy.types.Operator):
         return {"FINISHED"}
 
 
+class SCOREFIT_OT_fit_strip(bpy.types.Operator):
+    bl_idname = "scorefit.fit_strip"
+    bl_label = "Fit Strip to Cut"
+    bl_description = ("Fit the active sound strip's music to this scene's length, cut on bar lines with "
+                      "its own ending, as a new strip on a free channel; the original is kept, muted. "
+                      "No credits are spent")
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        if fit_strip.busy():
+            cls.poll_message_set("A fit is running")
+            return False
+        problem = fit_strip.fittable(compat.active_strip(context.scene)) if context.scene else "No scene"
+        if problem:
+            cls.poll_message_set(problem)
+            return False
+        return True
+
+    def execute(self, context):
+        error = fit_strip.start(context.scene, compat.active_strip(context.scene))
+        if error:
+            self.report({"ERROR"}, error)
+            return {"CANCELLED"}
+        self.report({"INFO"}, "ScoreFit: fitting the strip; it appears on a free channel when done")
+        return {"FINISHED"}
+
+
 class SCOREFIT_OT_report(bpy.types.Operator):
     """Reports a job's outcome: timers cannot call ``Operator.report`` themselves."""
     bl_idname = "scorefit.report"
@@ -125,4 +154,4 @@ class SCOREFIT_OT_report(bpy.types.Operator):
 
 
 classes = (SCOREFIT_OT_generate, SCOREFIT_OT_report, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
-           SCOREFIT_OT_place_again, SCOREFIT_OT_open_folder)
+           SCOREFIT_OT_place_again, SCOREFIT_OT_open_folder, SCOREFIT_OT_fit_strip)

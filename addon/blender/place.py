@@ -37,7 +37,8 @@ def choose_channels(scene, alternate: bool) -> tuple[int, int | None]:
     return primary, second
 
 
-def _add(scene, name: str, path: Path, channel: int, frames: int):
+def add_strip(scene, name: str, path: Path, channel: int, frames: int):
+    """One sound strip at the scene's start, exactly ``frames`` long, or PlacementError."""
     strips = compat.top_strips(scene)
     strip = strips.new_sound(name=name, filepath=bpy.path.relpath(str(path)) if bpy.data.filepath
                              else str(path), channel=channel, frame_start=scene.frame_start)
@@ -68,11 +69,11 @@ def place(scene, primary: Path, alternate: Path | None, provenance: dict) -> lis
     title = provenance.get("request", {}).get("title") or "Soundtrack"
     added = []
     try:
-        strip = _add(scene, f"ScoreFit {title}", primary, channel, frames)
+        strip = add_strip(scene, f"ScoreFit {title}", primary, channel, frames)
         added.append(strip)
         _tag(strip, provenance, "primary", primary)
         if alternate is not None and alt_channel is not None:
-            alt = _add(scene, f"ScoreFit {title} (alternate)", alternate, alt_channel, frames)
+            alt = add_strip(scene, f"ScoreFit {title} (alternate)", alternate, alt_channel, frames)
             added.append(alt)
             alt.mute = True
             _tag(alt, provenance, "alternate", alternate)

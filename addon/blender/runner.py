@@ -151,12 +151,12 @@ def _scene():
 
 def _finish(snap: Snapshot):
     if snap.state != "done":
-        _tell("info" if snap.state == "cancelled" else "error", snap.error, offer_afresh=snap.needs_check)
+        tell("info" if snap.state == "cancelled" else "error", snap.error, offer_afresh=snap.needs_check)
         return
     result = snap.result
     scene = _scene()
     if scene is None:
-        _tell("info", f"The scene '{state.scene_name}' is gone, so nothing was "
+        tell("info", f"The scene '{state.scene_name}' is gone, so nothing was "
                       f"placed. The soundtrack is kept at {result.primary}.")
         return
     settings = scene.scorefit
@@ -167,7 +167,7 @@ def _finish(snap: Snapshot):
     try:
         strips = place(scene, result.primary, result.alternate, result.provenance)
     except (PlacementError, RuntimeError) as error:
-        _tell("error", f"{error} The soundtrack is kept at {result.primary}; "
+        tell("error", f"{error} The soundtrack is kept at {result.primary}; "
                        "press Place Again once the timeline has room.")
         return
     finally:
@@ -176,11 +176,11 @@ def _finish(snap: Snapshot):
     notes = " ".join(result.notes)
     paid = "Served from the library: no credits spent. " if result.from_library else ""
     strip = strips[0]
-    _tell("info", f"{paid}Placed '{strip.name}' on channel {strip.channel} from frame "
+    tell("info", f"{paid}Placed '{strip.name}' on channel {strip.channel} from frame "
                   f"{strip.frame_final_start}, {strip.frame_final_duration} frames. {notes}".strip())
 
 
-def _tell(kind: str, text: str, offer_afresh: bool = False):
+def tell(kind: str, text: str, offer_afresh: bool = False):
     """The panel shows the outcome; the Info editor and status bar get it as a report."""
     state.message = Message(kind, text, offer_afresh)
     try:

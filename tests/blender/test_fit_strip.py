@@ -1,0 +1,82 @@
+"""Fit Strip to Cut in real Blender: the editor's own music, fitted to the scene, no credits."""
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import bpy
+import pytest
+
+from blender_helpers import HAS_AUDIO, add_color_strip, strips
+from music import song
+from wavfile import write
+
+pytestmark = [pytest.mark.blender,
+              pytest.mark.skipif(not HAS_AUDIO, reason="this bpy build has no Audaspace (PyPI bpy 4.2)")]
+
+
+@pytest.fixture
+def fitter(extension, runner):
+    module = extension.blender.fit_strip
+    yield module
+    module.shutdown()
+
+
+def sound_strip(scene, path: Path, channel=1):
+    editor = scene.sequence_editor
+    collection = editor.strips if hasattr(editor, "strips") else editor.sequences
+    strip = collection.new_sound(name="My Song", filepath=str(path), channel=channel, frame_start=1)
+    editor.active_strip = strip
+    return strip
+
+
+def test_a_long_song_is_fitted_to_the_scene_beside_the_muted_original(fitter, runner, scene, tmp_path):
+    audio, _ = song(180, bpm=110, ending="ring", rate=44100)
+    source = tmp_path / "my song.wav"
+    write(source, audio.samples, 44100, bits=24)
+    before = source.read_bytes()
+    original = sound_strip(scene, source)
+    assert bpy.ops.scorefit.fit_strip() == {"FINISHED"}
+    assert fitter.busy() and bpy.app.timers.is_registered(fitter.tick)
+    message = fitter.wait()
+    assert message.kind == "info", message.text
+    assert "Fit: clean cut" in message.text or "Fit: audible cut" in message.text
+    fitted = next(s for s in strips(scene) if s.get("scorefit_role") == "fitted")
+    assert (fitted.channel, fitted.frame_final_start, fitted.frame_final_duration) == (2, 1, 2880)
+    assert original.mute and not fitted.mute and original.channel == 1
+    with wave.open(fitted["scorefit_file"]) as w:
+        assert w.getnframes() == 120 * 48000 and w.getframerate() == 48000
+    report = json.loads(Path(fitted["scorefit_sidecar"]).read_text())
+    assert report["fit"]["ending"] == "ring-out" and report["fit"]["joins"]
+    assert source.read_bytes() == before
+
+
+def test_only_a_sound_strip_can_be_fitted_and_a_missing_file_is_named(fitter, runner, scene, tmp_path):
+    color = add_color_strip(scene, 1, 1, 100)
+    scene.sequence_editor.active_strip = color
+    assert not bpy.ops.scorefit.fit_strip.poll()
+    audio, _ = song(60, rate=48000)
+    source = tmp_path / "gone.wav"
+    write(source, audio.samples, 48000)
+    sound_strip(scene, source, channel=2)
+    source.unlink()
+    with pytest.raises(RuntimeError, match="sound file is missing"):
+        bpy.ops.scorefit.fit_strip()
+    assert not fitter.busy()
+
+
+def test_too_short_music_is_refused_and_nothing_is_placed(fitter, runner, scene, tmp_path):
+    audio, _ = song(30, rate=48000)
+    source = tmp_path / "short.wav"
+    write(source, audio.samples, 48000)
+    sound_strip(scene, source)
+    count = len(strips(scene))
+    assert bpy.ops.scorefit.fit_strip() == {"FINISHED"}
+    message = fitter.wait()
+    assert message.kind == "error" and "shorter than the timeline" in message.text
+    assert len(strips(scene)) == count
+
+
+def test_the_operator_is_in_the_strip_menu(extension):
+    assert extension.blender.ui.strip_menu_entry in bpy.types.SEQUENCER_MT_strip._dyn_ui_initialize()

@@ -1,0 +1,70 @@
+"""Reading every WAV an editor may hand over, and resampling that keeps the top octave."""
+import numpy as np
+import pytest
+
+from scorefit.core.audio import Audio, AudioError, load, read_wav, resample, wav_bytes
+from wavfile import write
+
+
+def tone(freq, rate, seconds=1.0, channels=2, level=0.5):
+    t = np.arange(int(rate * seconds)) / rate
+    return np.repeat((level * np.sin(2 * np.pi * freq * t))[:, None], channels, axis=1)
+
+
+@pytest.mark.parametrize("bits,floating,extensible", [(16, False, False), (24, False, False),
+                                                      (32, True, False), (24, False, True), (64, True, False)])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_pcm_and_float_wav_read_back_exactly(tmp_path, bits, floating, extensible, channels):
+    samples = tone(440, 44100, 0.2, channels)
+    path = tmp_path / "x.wav"
+    write(path, samples, 44100, bits=bits, floating=floating, extensible=extensible)
+    audio = read_wav(path)
+    assert audio.rate == 44100 and audio.channels == channels and audio.frames == samples.shape[0]
+    step = 2.0 ** -(bits - 1) if not floating else 1e-7
+    assert np.max(np.abs(audio.samples - samples)) <= step
+
+
+def test_written_wav_is_16_bit_stereo_and_reads_back(tmp_path):
+    audio = Audio(tone(1000, 48000, 0.1).astype(np.float32), 48000)
+    data = wav_bytes(audio)
+    (tmp_path / "o.wav").write_bytes(data)
+    back = read_wav(tmp_path / "o.wav")
+    assert back.frames == audio.frames and np.max(np.abs(back.samples - audio.samples)) < 1 / 32767
+
+
+def test_not_a_wav_or_missing_or_damaged_is_a_clear_error(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"hello, not audio")
+    with pytest.raises(AudioError, match="not a WAV file"):
+        read_wav(tmp_path / "a.wav")
+    with pytest.raises(AudioError, match="no audio file"):
+        load(tmp_path / "missing.wav")
+    (tmp_path / "b.wav").write_bytes(b"RIFF\x04\x00\x00\x00WAVE")
+    with pytest.raises(AudioError, match="damaged"):
+        read_wav(tmp_path / "b.wav")
+
+
+def spectrum_db(samples, rate):
+    x = samples[rate // 10:-rate // 10, 0].astype(np.float64)
+    window = np.hanning(x.size)
+    magnitude = np.abs(np.fft.rfft(x * window)) / (window.sum() / 2)
+    return np.fft.rfftfreq(x.size, 1 / rate), 20 * np.log10(magnitude + 1e-12)
+
+
+@pytest.mark.parametrize("source,target", [(44100, 48000), (96000, 48000), (48000, 44100)])
+def test_resampling_keeps_20_khz_within_half_a_db(source, target):
+    out = resample(Audio(tone(20000, source, level=0.5).astype(np.float32), source), target)
+    assert out.frames == round(source * 1.0 * target / source)
+    freqs, db = spectrum_db(out.samples, target)
+    peak = db[np.argmin(np.abs(freqs - 20000))]
+    assert peak == pytest.approx(20 * np.log10(0.5), abs=0.5)
+
+
+def test_resampling_aliases_below_minus_80_db():
+    # 30 kHz cannot exist at 48 kHz: it must vanish, not fold down to 18 kHz.
+    out = resample(Audio(tone(30000, 96000, level=0.5).astype(np.float32), 96000), 48000)
+    assert 20 * np.log10(np.abs(out.samples[4800:-4800]).max() / 0.5) < -80
+    # And upsampling a 15 kHz tone adds nothing anywhere else.
+    out = resample(Audio(tone(15000, 44100).astype(np.float32), 44100), 48000)
+    freqs, db = spectrum_db(out.samples, 48000)
+    far = np.abs(freqs - 15000) > 200
+    assert db[far].max() - db[~far].max() < -80
