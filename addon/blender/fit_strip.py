@@ -116,11 +116,13 @@ def tick() -> float | None:
     return None
 
 
-def wait(timeout: float = 120) -> runner.Message:
+def wait(timeout: float = 120, on_tick=None) -> runner.Message:
     """For scripts and ``--background``, where Blender runs no timers."""
     deadline = time.monotonic() + timeout
     while bpy.app.timers.is_registered(tick) and time.monotonic() < deadline:
         time.sleep(0.02)
+        if on_tick:
+            on_tick()
         if tick() is None and bpy.app.timers.is_registered(tick):
             bpy.app.timers.unregister(tick)
     return runner.state.message

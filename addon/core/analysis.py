@@ -24,11 +24,12 @@ from .audio import Audio
 FRAME_SECONDS = 0.0107          # analysis hop: 512 samples at 48 kHz
 MIN_BPM, MAX_BPM = 40.0, 220.0
 PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.0
+LOW_WEIGHT = 0.25
+SLOWER_RATIO = 0.75             # take half the tempo when it scores this close
 SILENT_DB = -60.0               # a track whose loudest second is below this is silence
 CHROMA_LOW, CHROMA_HIGH = 55.0, 5000.0
-PULSE_CONFIDENCE = 0.12         # below this, no beat grid is claimed
-PULSE_SALIENCE = 8.0            # onsets on the tracked beats vs on average: pads and drones
-                                # score about 4, music with a beat 25 and more
+PULSE_SALIENCE = 5.5            # onsets on the tracked beats vs on average: pads and drones
+                                # score about 4, music with a beat 6 and (much) more
 
 
 class AnalysisError(ValueError):
@@ -67,6 +68,7 @@ class Analysis:
     beat_chroma: np.ndarray = field(default_factory=lambda: np.zeros((0, 12)))
     beat_timbre: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
     beat_loudness: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    downbeat_evidence: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per beat, robust z
     phrase_offset: int = 0                # bars before the first 4-bar phrase starts
 
     @property
@@ -154,7 +156,7 @@ def _stft_power(signal: np.ndarray, n_fft: int, hop: int, chunk: int, reduce):
 def frame_features(audio: Audio) -> Frames:
     signal, rate = _analysis_signal(audio)
     hop = max(32, int(round(rate * FRAME_SECONDS)))
-    n_fft = 1 << int(np.ceil(np.log2(2 * hop)))
+    n_fft = 1 << int(np.ceil(np.log2(2 * hop)))       # 1024 at 24 kHz: about 43 ms
     flux_fb, _, low = _filterbanks(n_fft, rate)
     window_power = float((np.hanning(n_fft) ** 2).sum()) * n_fft
 
@@ -165,9 +167,10 @@ def frame_features(audio: Audio) -> Frames:
     band_db = np.concatenate([p[0] for p in parts])
     low_db = np.concatenate([p[1] for p in parts])
     loudness = np.concatenate([p[2] for p in parts])
-    # Harmony needs fine frequency steps but not fine time steps: it is averaged per beat.
-    tonal_fft = 16 * n_fft // 2
-    tonal_hop = tonal_fft
+    # Harmony needs fine frequency steps (about 6 Hz) and steps of a quarter beat or less,
+    # so a chord change is not smeared into the beat before or after it.
+    tonal_fft = 1 << int(np.ceil(np.log2(rate * 0.17)))   # 4096 at 24 kHz
+    tonal_hop = tonal_fft // 2
     bands_fb, chroma_fb, _ = _filterbanks(tonal_fft, rate)
 
     def tonal_measures(power):
@@ -188,8 +191,9 @@ def frame_features(audio: Audio) -> Frames:
     # One huge rise (the first note after silence) must not outweigh the whole track.
     broad = np.minimum(broad, np.percentile(broad, 99.9))
     low_novelty = np.minimum(low_novelty, np.percentile(low_novelty, 99.9))
-    # Kick and bass mark the beat in most music; cymbals and hats often mark its halves.
-    novelty = broad / (broad.std() + 1e-9) + low_novelty / (low_novelty.std() + 1e-9)
+    # Kick and bass mark the beat in much music (cymbals and hats often mark its halves);
+    # in orchestral music the low end is mostly held notes, so it counts for half.
+    novelty = broad / (broad.std() + 1e-9) + LOW_WEIGHT * low_novelty / (low_novelty.std() + 1e-9)
     return Frames(spf, novelty, broad, low_novelty, loudness.astype(np.float32), tonal_hop / rate, chroma,
                   timbre)
 
@@ -222,10 +226,13 @@ def estimate_tempo(novelty: np.ndarray, seconds_per_frame: float) -> tuple[float
     lags = np.arange(lo, hi)
     bpm = 60.0 / (lags * seconds_per_frame)
     prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
-    # A beat period is supported by the bar above it: add half the autocorrelation at 2x.
-    support = acf[lags] + 0.5 * acf[np.minimum(2 * lags, n - 1)]
-    score = np.maximum(support, 0) * prior
+    score = np.maximum(acf[lags], 0) * prior
     best = int(np.argmax(score))
+    # Between a tempo and its half, lean slower: a half-tempo grid's bars are two real bars,
+    # so cuts stay on bar lines; a double-tempo grid would put half of them mid-bar.
+    slower = int(np.argmin(np.abs(lags - 2 * lags[best])))
+    if abs(lags[slower] - 2 * lags[best]) <= 1 and score[slower] >= SLOWER_RATIO * score[best]:
+        best = slower
     period = float(lags[best])
     if 0 < best < lags.size - 1:                 # parabolic interpolation of the peak
         a, b, c = score[best - 1], score[best], score[best + 1]
@@ -332,11 +339,10 @@ def downbeat_evidence(chroma: np.ndarray, low_accent: np.ndarray, accent: np.nda
     before = (padded[0:n] + padded[1:n + 1]) / 2
     after = (padded[2:n + 2] + padded[3:n + 3]) / 2
     cosine = (before * after).sum(axis=1) / (np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1) + 1e-9)
-    change = 1 - cosine
-    return _robust_z(change) + 0.7 * _robust_z(low_accent) + 0.3 * _robust_z(accent)
+    return _robust_z(1 - cosine) + 1.0 * _robust_z(low_accent) + 0.5 * _robust_z(accent)
 
 
-def bar_positions(evidence: np.ndarray, meter: int, switch_cost: float = 6.0) -> tuple[np.ndarray, float]:
+def bar_positions(evidence: np.ndarray, meter: int, switch_cost: float = 12.0) -> tuple[np.ndarray, float]:
     """Viterbi over bar positions: advance one position per beat, or (rarely) restart the bar."""
     n = evidence.size
     states = np.arange(meter)
@@ -369,7 +375,7 @@ def analyse(audio: Audio) -> Analysis:
     spf = frames.seconds_per_frame
     period, confidence = estimate_tempo(frames.novelty, spf)
     result = Analysis(duration, frames, pulse=False, confidence=confidence)
-    if period <= 0 or confidence < PULSE_CONFIDENCE:
+    if period <= 0:
         return result
     beat_frames = track_beats(frames.novelty, period, attack=frames.attack)
     if beat_frames.size < 8:
@@ -386,9 +392,8 @@ def analyse(audio: Audio) -> Analysis:
     reach = max(1, int(period / 8))
     accent_at = np.clip(np.rint(beat_frames).astype(int)[:, None] + np.arange(-reach, reach + 1), 0,
                         frames.novelty.size - 1)
-    accent = frames.novelty[accent_at].max(axis=1)
-    low_accent = frames.low_novelty[accent_at].max(axis=1)
-    evidence = downbeat_evidence(chroma, low_accent, accent)
+    evidence = downbeat_evidence(chroma, frames.low_novelty[accent_at].max(axis=1),
+                                 frames.attack[accent_at].max(axis=1))
     fits = {m: bar_positions(evidence, m) for m in (4, 3)}
     # 3/4 must be clearly better: most music is in 4, and a 4/4 bar also changes on beat 3.
     meter = 3 if fits[3][1] > 1.25 * fits[4][1] and fits[3][1] > 0.3 else 4
@@ -403,6 +408,7 @@ def analyse(audio: Audio) -> Analysis:
     result.beat_chroma = chroma
     result.beat_timbre = timbre
     result.beat_loudness = loud
+    result.downbeat_evidence = evidence
     result.phrase_offset = _phrase_offset(result)
     return result
 

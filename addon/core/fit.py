@@ -32,6 +32,7 @@ JUMP_COST = 0.6                 # per jump, in median bar-to-bar changes: fewer 
 OFF_PHRASE_COST = 0.5           # a jump that leaves the 4-bar phrase grid
 MID_PHRASE_COST = 0.25          # a jump that lands inside a phrase rather than at its start
 LEVEL_COST_DB = 3.0             # a level step of this many dB costs as much as a typical bar change
+DOUBT_COST = 0.5                # per side of a jump whose bar line the music marks only weakly
 OPENING_BARS = 2                # bars kept before the first jump (with any pickup)
 SHORT_CROSSFADE = 0.012         # seconds, into a clear attack
 LONG_CROSSFADE = 0.12           # seconds, into sustained sound
@@ -173,6 +174,11 @@ def _jump_costs(analysis: Analysis) -> np.ndarray:
     phase = (np.arange(bars) - analysis.phrase_offset) % 4
     cost += np.where(phase[nxt][:, None] != phase[None, :], OFF_PHRASE_COST, 0.0)
     cost += np.where(phase[None, :] != 0, MID_PHRASE_COST, 0.0)
+    # Cut where the music itself marks the bar line (a chord change, a hit): there the
+    # downbeat is surest, and a cut there is what a music editor would choose.
+    strength = analysis.downbeat_evidence[analysis.downbeat_index]
+    doubt = np.clip(1.0 - strength / 2.0, 0.0, 1.0)
+    cost += DOUBT_COST * (doubt[nxt][:, None] + doubt[None, :])
     a, j = np.meshgrid(np.arange(bars), np.arange(bars), indexing="ij")
     cost[j <= a + 1] = np.inf
     cost[a < OPENING_BARS - 1] = np.inf
@@ -195,6 +201,9 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         return None
     jump = _jump_costs(analysis)[:bars - 1, :bars] + JUMP_COST
     pickup = int(starts[0])
+    longest = max(candidates)
+    most = int(np.ceil((target - pickup) / mean_bar)) + 1
+    search = _BarSearch(jump, longest, min(most, longest + 1))
     best = None
     for e in candidates:
         tail = end_sample - int(starts[e])
@@ -206,7 +215,7 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         # Bars before the ending: fewer is preferred when the ending is short (keep a cadence).
         cadence = 0.0 if landmark - starts[e] >= mean_bar * 0.9 else 0.4
         phrase_bonus = 0.0 if (e - analysis.phrase_offset) % 4 == 0 else 0.15
-        for plan_cost, path in _paths(jump, e, body, bar_len, mean_bar):
+        for plan_cost, path in search.paths(jump, e, body, mean_bar):
             length = pickup + int(sum(int(bar_len[b]) for b in path)) + tail
             residual = length - target
             fit_cost, trimmed, error = _landing(residual, ending, rate)
@@ -230,43 +239,49 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=error)
 
 
-def _paths(jump: np.ndarray, ending_bar: int, body: int, bar_len: np.ndarray, mean_bar: float):
-    """Cheapest bar sequences 0 .. a (then the ending) of about ``body`` samples, for the two
-    bar counts either side of it: (cost, bars)."""
-    wanted = body / mean_bar
-    counts = sorted({max(OPENING_BARS, int(np.floor(wanted))), max(OPENING_BARS, int(np.ceil(wanted)))})
-    most = max(counts)
-    usable = ending_bar                     # bars 0 .. ending_bar-1 may be played
-    inf = np.inf
-    cost = np.full(usable, inf)
-    cost[0] = 0.0
-    back = np.zeros((most + 1, usable), dtype=np.int32)
-    layers = {1: cost.copy()}
-    sub = jump[:usable, :usable]
-    for n in range(2, most + 1):
-        via_jump = cost[:, None] + sub
-        from_jump = np.argmin(via_jump, axis=0)
-        jump_cost = via_jump[from_jump, np.arange(usable)]
-        stay = np.concatenate([[inf], cost[:-1]])
-        new = np.minimum(stay, jump_cost)
-        back[n] = np.where(stay <= jump_cost, np.arange(usable) - 1, from_jump)
-        cost = new
-        layers[n] = cost.copy()
-    for n in counts:
-        layer = layers.get(n)
-        if layer is None:
-            continue
-        # Into the ending: straight on from bar ending_bar-1, or a jump into it.
-        into = layer + jump[:usable, ending_bar]
-        into[usable - 1] = layer[usable - 1]
-        last = int(np.argmin(into))
-        if not np.isfinite(into[last]):
-            continue
-        path = [last]
-        for k in range(n, 1, -1):
-            path.append(int(back[k, path[-1]]))
-        path.reverse()
-        yield float(into[last]), path
+class _BarSearch:
+    """Cheapest bar sequences from bar 0, by length in bars, computed once for every ending.
+
+    ``cost[n][a]`` is the cheapest way to play ``n`` bars ending with bar ``a``; bars only
+    go forward, so a path that ends at ``a`` never touches a bar after it, and the same
+    table serves every choice of where the ending starts.
+    """
+
+    def __init__(self, jump: np.ndarray, bars: int, most: int):
+        inf = np.inf
+        cost = np.full(bars, inf)
+        cost[0] = 0.0
+        self.layers = [None, cost.copy()]
+        self.back = np.zeros((most + 1, bars), dtype=np.int32)
+        sub = jump[:bars, :bars]
+        index = np.arange(bars)
+        for n in range(2, most + 1):
+            via_jump = cost[:, None] + sub
+            from_jump = np.argmin(via_jump, axis=0)
+            jump_cost = via_jump[from_jump, index]
+            stay = np.concatenate([[inf], cost[:-1]])
+            self.back[n] = np.where(stay <= jump_cost, index - 1, from_jump)
+            cost = np.minimum(stay, jump_cost)
+            self.layers.append(cost)
+
+    def paths(self, jump: np.ndarray, ending_bar: int, body: int, mean_bar: float):
+        """(cost, bars) for the two bar counts either side of ``body`` samples, into ``ending_bar``."""
+        wanted = body / mean_bar
+        for n in sorted({max(OPENING_BARS, int(np.floor(wanted))), max(OPENING_BARS, int(np.ceil(wanted)))}):
+            if n >= len(self.layers):
+                continue
+            layer = self.layers[n][:ending_bar]
+            # Into the ending: straight on from the bar before it, or a jump into it.
+            into = layer + jump[:ending_bar, ending_bar]
+            into[ending_bar - 1] = layer[ending_bar - 1]
+            last = int(np.argmin(into))
+            if not np.isfinite(into[last]):
+                continue
+            path = [last]
+            for k in range(n, 1, -1):
+                path.append(int(self.back[k, path[-1]]))
+            path.reverse()
+            yield float(into[last]), path
 
 
 def _landing(residual: int, ending: Ending, rate: int) -> tuple[float, int, int]:
@@ -332,13 +347,18 @@ def _similar_join(music: Audio, analysis: Analysis, ending: Ending, target: int)
 
 
 # --- rendering ---------------------------------------------------------------------
-def _attack(mono: np.ndarray, at: int, rate: int, reach: float = 0.02) -> int:
+def _mono(src: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    lo, hi = max(0, lo), min(src.shape[0], hi)
+    return src[lo:hi].mean(axis=1) if hi > lo else np.zeros(0, np.float32)
+
+
+def _attack(src: np.ndarray, at: int, rate: int, reach: float = 0.02) -> int:
     """The sample where the sharpest attack within ``reach`` seconds of ``at`` begins."""
-    lo, hi = max(1, at - int(reach * rate)), min(mono.size - 1, at + int(reach * rate))
+    lo, hi = max(1, at - int(reach * rate)), min(src.shape[0] - 1, at + int(reach * rate))
     if hi - lo < 64:
         return at
     step = max(1, rate // 2000)                   # 0.5 ms resolution
-    high = np.diff(mono[lo - 1:hi])
+    high = np.diff(_mono(src, lo - 1, hi))
     energy = np.add.reduceat(high ** 2, np.arange(0, high.size, step))
     rise = np.diff(np.log10(energy + 1e-12))
     return lo + int(np.argmax(rise) + 1) * step
@@ -351,14 +371,13 @@ def _rms_db(samples: np.ndarray) -> float:
 def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple[Audio, list]:
     rate = music.rate
     src = music.samples
-    mono = src[:, 0] if src.shape[1] == 1 else (src[:, 0] + src[:, 1]) * np.float32(0.5)
     pieces = [_Piece(p.start, p.end) for p in plan.pieces]
     if plan.method == "bars":
         # Line up the attacks either side of each join to the sample.
         for left, right in zip(pieces, pieces[1:]):
             before = int(0.003 * rate)
-            left.end = _attack(mono, left.end, rate) - before
-            right.start = _attack(mono, right.start, rate) - before
+            left.end = _attack(src, left.end, rate) - before
+            right.start = _attack(src, right.start, rate) - before
     length = sum(p.end - p.start for p in pieces)
     # The last piece absorbs the difference: trimmed off the decay, or the file's own tail.
     pieces[-1].end = min(music.frames, pieces[-1].end + (target - length))
@@ -372,7 +391,7 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple
         size = piece.end - piece.start
         out[position:position + size] = src[piece.start:piece.end]
         if k > 0:
-            joins.append(_crossfade(out, src, mono, position, piece, pieces[k - 1], rate, beat, plan))
+            joins.append(_crossfade(out, src, position, piece, pieces[k - 1], rate, beat, plan))
         position += size
     fade = min(target, plan.fade)
     if fade:
@@ -386,10 +405,10 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple
     return Audio(out, rate), joins
 
 
-def _crossfade(out, src, mono, position, piece, previous, rate, beat, plan) -> dict:
+def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
     """Mix the outgoing music under the incoming over the join, equal-power, and match level."""
-    strength = np.abs(np.diff(mono[max(1, piece.start):piece.start + int(0.02 * rate)])).max(initial=0.0)
-    sustain = np.abs(np.diff(mono[max(1, piece.start - int(0.05 * rate)):piece.start])).max(initial=1e-9)
+    strength = np.abs(np.diff(_mono(src, piece.start, piece.start + int(0.02 * rate)))).max(initial=0.0)
+    sustain = np.abs(np.diff(_mono(src, piece.start - int(0.05 * rate), piece.start))).max(initial=1e-9)
     attack = strength > 2.0 * sustain
     if plan.method == "join":
         seconds = NO_PULSE_CROSSFADE
