@@ -184,3 +184,14 @@ def test_fit_is_sample_exact_for_long_timelines(minutes, rate, fps):
     audio, _ = emulator_song(float(tl.duration_seconds) + 9, ending=minutes < 5, rate=rate)
     out, _ = F.fit(audio, tl.duration_samples, rate)
     assert out.frames == tl.duration_samples == math.ceil(Fraction(frames) / tl.fps.fraction * rate)
+
+
+def test_the_report_carries_the_bar_lines_heard_in_the_output():
+    audio, style = emulator_song(120, ending=True, text="calm film")
+    out, report = F.fit(audio, 70 * RATE, RATE)
+    bars = np.array(report.bars)
+    # Bars every bar length through the whole output, the joins included: one grid.
+    assert bars[0] == pytest.approx(0, abs=0.01) and bars[-1] > 70 - 3 * style.bar_seconds
+    assert np.allclose(np.diff(bars), style.bar_seconds, atol=0.02)
+    assert set(report.phrases) <= set(report.bars) and len(report.phrases) >= len(bars) // 4 - 1
+    assert list(report.to_dict()["bars"]) == list(report.bars)

@@ -175,3 +175,13 @@ def test_resume_after_the_process_is_killed_mid_poll(tmp_path):
         # After the kill, only the steps not yet sent were sent (the first extend was already out).
         sent_after = len(emulator.requests_to("POST", "/api/v1/sonic/create")) - posts_before
         assert sent_after == sum(1 for s in steps if s["kind"] in ("extend", "concat")) - 1
+
+
+def test_different_music_of_the_same_length_never_shares_a_file_name(client, library, schedule, emulator):
+    calm = plan_for(40, emulator.url, markers=[Marker(0, "calm intro")])
+    epic = plan_for(40, emulator.url, markers=[Marker(0, "epic chase")])
+    first = Pipeline(client, library, schedule=schedule).run(calm)
+    second = Pipeline(client, library, schedule=schedule).run(epic)
+    assert first.primary.name != second.primary.name
+    assert first.sidecar.name != second.sidecar.name
+    assert first.alternate.name != second.alternate.name

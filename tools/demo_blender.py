@@ -40,12 +40,8 @@ def sample_scene(data: dict):
     scene.frame_start = data["start_frame"]
     scene.frame_end = data["start_frame"] + data["duration_frames"] - 1
     scene.render.ffmpeg.audio_mixrate = data["sample_rate"]
-    editor = scene.sequence_editor_create()
-    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
-    if hasattr(editor, "strips"):
-        strips.new_effect("Picture", "COLOR", 1, scene.frame_start, length=data["duration_frames"])
-    else:
-        strips.new_effect("Picture", "COLOR", 1, scene.frame_start, frame_end=scene.frame_end + 1)
+    from scorefit.blender import compat
+    compat.new_effect(compat.top_strips(scene), "Picture", "COLOR", 1, scene.frame_start, data["duration_frames"])
     for marker in data["markers"]:
         scene.timeline_markers.new(marker["name"], frame=scene.frame_start + marker["frame"])
     return scene
@@ -88,10 +84,11 @@ def main() -> int:
     mixdown = OUT / "mixdown.wav"
     bpy.ops.sound.mixdown(filepath=str(mixdown), container="WAV", codec="PCM", format="S16",
                           mixrate=scene.render.ffmpeg.audio_mixrate)
-    editor = scene.sequence_editor
-    for strip in (editor.strips if hasattr(editor, "strips") else editor.sequences):
-        print(f"  channel {strip.channel}: {strip.name!r} from frame {strip.frame_final_start}, "
-              f"{strip.frame_final_duration} frames{' (muted)' if strip.mute else ''}")
+    from scorefit.blender import compat
+    for strip in compat.top_strips(scene):
+        first, after = compat.span(strip)
+        print(f"  channel {strip.channel}: {strip.name!r} from frame {first}, "
+              f"{after - first} frames{' (muted)' if strip.mute else ''}")
     stats = runner.state.stats
     print(f"Main thread: Generate took {stats.start * 1000:.0f} ms, the longest of {stats.ticks} "
           f"progress ticks {stats.longest_tick * 1000:.2f} ms, placing the strips "

@@ -1,7 +1,10 @@
-"""The one place that knows Blender 5.0 renamed ``sequences`` to ``strips``.
+"""The one place that knows how the Sequencer's API differs between Blender lines.
 
-4.2 LTS to 4.5: ``SequenceEditor.sequences`` and ``bpy.types.SoundSequence``;
-5.0 and later: ``SequenceEditor.strips`` and ``bpy.types.SoundStrip``.
+Every difference is found by asking Blender what it has, never by its version number:
+- the collection: ``SequenceEditor.sequences`` (4.2 LTS) or ``.strips`` (4.5 and later);
+- ``new_effect``'s length: ``frame_end=`` (up to 4.5) or ``length=`` (5.0 and later);
+- a strip's range: ``left_handle``/``right_handle`` (5.2 and later) or ``frame_final_*``,
+  which 5.2 deprecates and 6.0 removes.
 """
 from __future__ import annotations
 
@@ -13,6 +16,29 @@ def top_strips(scene):
     editor = scene.sequence_editor or scene.sequence_editor_create()
     # hasattr, not truthiness: an empty collection is falsy.
     return editor.strips if hasattr(editor, "strips") else editor.sequences
+
+
+def span(strip) -> tuple[int, int]:
+    """(first frame, frame after the last) of what the strip shows."""
+    if hasattr(strip, "left_handle"):
+        return strip.left_handle, strip.right_handle
+    return strip.frame_final_start, strip.frame_final_end
+
+
+def set_length(strip, frames: int):
+    """Show exactly ``frames`` frames from the strip's start, moving its right handle."""
+    if hasattr(strip, "right_handle"):
+        strip.right_handle = strip.left_handle + frames
+    else:
+        strip.frame_final_duration = frames
+
+
+def new_effect(strips, name: str, kind: str, channel: int, start: int, length: int):
+    """``strips.new_effect`` with whichever length argument this Blender takes."""
+    parameters = {p.identifier for p in strips.bl_rna.functions["new_effect"].parameters}
+    if "length" in parameters:
+        return strips.new_effect(name, kind, channel, start, length=length)
+    return strips.new_effect(name, kind, channel, start, frame_end=start + length)
 
 
 def active_strip(scene):

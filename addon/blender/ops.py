@@ -1,5 +1,5 @@
 """Operators: Generate (bound to Ctrl Shift M), Cancel, Derive Prompt, Place Again, Open Folder,
-and Fit Strip to Cut."""
+Fit Strip to Cut, and Add / Remove Bar Markers."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,7 +9,7 @@ import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from ..core.session import prompt_for
-from . import compat, fit_strip, runner
+from . import compat, fit_strip, markers, runner
 from .place import PlacementError
 from .read import timeline_from_scene
 
@@ -139,6 +139,36 @@ class SCOREFIT_OT_fit_strip(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class SCOREFIT_OT_add_bar_markers(bpy.types.Operator):
+    bl_idname = "scorefit.add_bar_markers"
+    bl_label = "Add Bar Markers"
+    bl_description = ("Mark the soundtrack's bar lines (and 4-bar phrase starts) on the timeline, so cuts "
+                      "can snap to the music. Replaces earlier ScoreFit markers; yours are not touched")
+    bl_options = {"REGISTER", "UNDO"}
+
+    phrases_only: BoolProperty(name="Phrase Starts Only", description="Mark only where 4-bar phrases start")
+
+    def execute(self, context):
+        try:
+            count = markers.add(context.scene, self.phrases_only)
+        except ValueError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"ScoreFit: {count} markers added")
+        return {"FINISHED"}
+
+
+class SCOREFIT_OT_remove_bar_markers(bpy.types.Operator):
+    bl_idname = "scorefit.remove_bar_markers"
+    bl_label = "Remove Bar Markers"
+    bl_description = "Remove the bar and phrase markers ScoreFit added; your own markers stay"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        self.report({"INFO"}, f"ScoreFit: {markers.remove(context.scene)} markers removed")
+        return {"FINISHED"}
+
+
 class SCOREFIT_OT_report(bpy.types.Operator):
     """Reports a job's outcome: timers cannot call ``Operator.report`` themselves."""
     bl_idname = "scorefit.report"
@@ -154,4 +184,5 @@ class SCOREFIT_OT_report(bpy.types.Operator):
 
 
 classes = (SCOREFIT_OT_generate, SCOREFIT_OT_report, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
-           SCOREFIT_OT_place_again, SCOREFIT_OT_open_folder, SCOREFIT_OT_fit_strip)
+           SCOREFIT_OT_place_again, SCOREFIT_OT_open_folder, SCOREFIT_OT_fit_strip,
+           SCOREFIT_OT_add_bar_markers, SCOREFIT_OT_remove_bar_markers)

@@ -20,7 +20,12 @@ class PlacementError(RuntimeError):
 def occupied(scene) -> dict[int, list[tuple[int, int]]]:
     lanes: dict[int, list[tuple[int, int]]] = {}
     for strip in compat.top_strips(scene):
-        lanes.setdefault(strip.channel, []).append((strip.frame_final_start, strip.frame_final_end))
+        lanes.setdefault(strip.channel, []).append(compat.span(strip))
+    # A muted channel plays nothing and a locked one is the editor's: neither is free.
+    everything = (scene.frame_start - 1, scene.frame_end + 2)
+    for number, channel in enumerate(getattr(scene.sequence_editor, "channels", ())):
+        if number and (channel.mute or channel.lock):
+            lanes.setdefault(number, []).append(everything)
     return lanes
 
 
@@ -42,13 +47,14 @@ def add_strip(scene, name: str, path: Path, channel: int, frames: int):
     strips = compat.top_strips(scene)
     strip = strips.new_sound(name=name, filepath=bpy.path.relpath(str(path)) if bpy.data.filepath
                              else str(path), channel=channel, frame_start=scene.frame_start)
-    if strip.frame_final_duration != frames:
+    first, after = compat.span(strip)
+    if after - first != frames:
         # The fitted file holds exactly the timeline's samples; Blender's own frame count
         # may round the other way at rates where a frame is not a whole number of samples.
-        strip.frame_final_duration = frames
-    if (strip.channel, strip.frame_final_start, strip.frame_final_duration) != (
-            channel, scene.frame_start, frames):
-        got = (strip.channel, strip.frame_final_start, strip.frame_final_duration)
+        compat.set_length(strip, frames)
+        first, after = compat.span(strip)
+    if (strip.channel, first, after - first) != (channel, scene.frame_start, frames):
+        got = (strip.channel, first, after - first)
         strips.remove(strip)
         raise PlacementError(f"Blender placed the strip at channel/start/length {got} instead of "
                              f"{(channel, scene.frame_start, frames)}; nothing was placed.")

@@ -176,8 +176,9 @@ def _finish(snap: Snapshot):
     notes = " ".join(result.notes)
     paid = "Served from the library: no credits spent. " if result.from_library else ""
     strip = strips[0]
+    first, after = compat.span(strip)
     tell("info", f"{paid}Placed '{strip.name}' on channel {strip.channel} from frame "
-                  f"{strip.frame_final_start}, {strip.frame_final_duration} frames. {notes}".strip())
+                 f"{first}, {after - first} frames. {notes}".strip())
 
 
 def tell(kind: str, text: str, offer_afresh: bool = False):

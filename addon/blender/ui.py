@@ -95,6 +95,9 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
             row = layout.row(align=True)
             row.operator("scorefit.place_again", icon="SEQ_STRIP_DUPLICATE")
             row.operator("scorefit.open_folder", icon="FILE_FOLDER")
+            row = layout.row(align=True)
+            row.operator("scorefit.add_bar_markers", icon="MARKER_HLT")
+            row.operator("scorefit.remove_bar_markers", text="", icon="X")
         if compat.active_strip(scene) is not None and compat.active_strip(scene).type == "SOUND":
             layout.separator()
             layout.operator("scorefit.fit_strip", icon="MOD_TIME")
@@ -106,9 +109,11 @@ def menu_entry(self, context):
 
 
 def strip_menu_entry(self, context):
-    """Strip ▸ Fit Strip to Cut (which also puts it in F3 search)."""
+    """Strip ▸ Fit Strip to Cut and the bar markers (which also puts them in F3 search)."""
     self.layout.separator()
     self.layout.operator("scorefit.fit_strip", icon="MOD_TIME")
+    self.layout.operator("scorefit.add_bar_markers", icon="MARKER_HLT")
+    self.layout.operator("scorefit.remove_bar_markers", icon="X")
 
 
 classes = (SCOREFIT_PT_panel,)

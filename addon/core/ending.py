@@ -38,7 +38,8 @@ class Ending:
     def trimmable(self) -> float:
         """How much of the tail may be shortened (faded sooner) without losing the ending."""
         if self.shape == "ring-out":
-            return max(0.0, self.tail - max(0.5, 0.3 * self.tail))
+            # A ring faded sooner is better than the music stopping before the picture does.
+            return max(0.0, self.tail - max(0.25, 0.2 * self.tail))
         if self.shape == "fade-out":
             return 0.6 * self.tail      # a studio fade may simply fade faster
         if self.shape == "hard stop":

@@ -20,7 +20,7 @@ Music shorter than the cut is an error: the pipeline extends it; nothing pads si
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -75,6 +75,8 @@ class FitReport:
     joins: tuple = ()
     fade_seconds: float = 0.0
     quality: str = ""           # plain words for the hosts to show
+    bars: tuple = ()            # output seconds of each bar line heard (for markers to snap to)
+    phrases: tuple = ()         # output seconds of each 4-bar phrase start
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -115,9 +117,30 @@ def fit(source: Audio, target_samples: int, sample_rate: int = 48000) -> tuple[A
         raise FitError(str(error)) from None
     ending = find_ending(analysis)
     plan = _choose(music, analysis, ending, target_samples)
-    out, joins = _render(music, analysis, plan, target_samples)
+    out, joins, pieces = _render(music, analysis, plan, target_samples)
     report = _report(plan, joins, analysis, ending, target_samples, total, sample_rate)
-    return out, report
+    return out, replace(report, **_grid(analysis, pieces, target_samples, sample_rate))
+
+
+def _grid(analysis: Analysis, pieces: list, target: int, rate: int) -> dict:
+    """The bar lines and phrase starts as heard in the output: the source's own, carried
+    through each kept piece (a fade or a silence has none)."""
+    if not analysis.pulse:
+        return {}
+    bars, phrases = [], []
+    downbeats = np.rint(analysis.downbeats * rate).astype(np.int64)
+    phrase = (np.arange(downbeats.size) - analysis.phrase_offset) % 4 == 0
+    position = 0
+    edge = int(0.02 * rate)     # a join starts just before its downbeat's attack
+    for piece in pieces:
+        inside = (downbeats >= piece.start - edge) & (downbeats < piece.end - edge)
+        at = np.maximum(0, position + downbeats[inside] - piece.start) / rate
+        bars.extend(at.tolist())
+        phrases.extend(at[phrase[inside]].tolist())
+        position += piece.end - piece.start
+    limit = target / rate
+    return {"bars": tuple(round(t, 4) for t in bars if t < limit),
+            "phrases": tuple(round(t, 4) for t in phrases if t < limit)}
 
 
 def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _Plan:
@@ -402,7 +425,7 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple
         # Never end on a click.
         declick = min(target, int(0.005 * rate))
         out[target - declick:] *= np.linspace(1, 0, declick, dtype=np.float32)[:, None]
-    return Audio(out, rate), joins
+    return Audio(out, rate), joins, pieces
 
 
 def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
@@ -454,7 +477,6 @@ def _report(plan, rendered_joins, analysis, ending, target, total, rate) -> FitR
 
 
 def _with_quality(report: FitReport, analysis: Analysis) -> FitReport:
-    from dataclasses import replace
     beat = analysis.describe()
     if report.method == "whole":
         words = "the whole song fits: nothing cut"

@@ -299,7 +299,10 @@ class Pipeline:
         plan = self._plan
         timeline = plan.timeline
         self._report("Fitting", 0.0, 0.0)
-        tag = hashlib.sha256(repr((timeline.duration_samples, timeline.sample_rate)).encode()).hexdigest()[:8]
+        # Named from the request and the length it was fitted to: copies of different music
+        # (two scenes of the same length, say) never share a name beside the project.
+        tag = hashlib.sha256(repr((job.key, timeline.duration_samples, timeline.sample_rate))
+                             .encode()).hexdigest()[:12]
         outputs, reports, notes = {}, {}, []
         for role, filename in job.data["sources"].items():
             self.cancel.check()

@@ -32,7 +32,12 @@ def strips(scene):
 
 
 def add_color_strip(scene, channel: int, start: int, end_exclusive: int):
-    editor = scene.sequence_editor
-    if hasattr(editor, "strips"):
-        return editor.strips.new_effect("busy", "COLOR", channel, start, length=end_exclusive - start)
-    return editor.sequences.new_effect("busy", "COLOR", channel, start, frame_end=end_exclusive)
+    from scorefit.blender import compat
+    return compat.new_effect(compat.top_strips(scene), "busy", "COLOR", channel, start, end_exclusive - start)
+
+
+def span(strip) -> tuple[int, int, int]:
+    """(channel, first frame, frames) of a strip, on every Blender line."""
+    from scorefit.blender import compat
+    first, after = compat.span(strip)
+    return strip.channel, first, after - first

@@ -8,7 +8,7 @@ from pathlib import Path
 import bpy
 import pytest
 
-from blender_helpers import HAS_AUDIO, add_color_strip, strips
+from blender_helpers import HAS_AUDIO, add_color_strip, span, strips
 from music import song
 from wavfile import write
 
@@ -43,7 +43,7 @@ def test_a_long_song_is_fitted_to_the_scene_beside_the_muted_original(fitter, ru
     assert message.kind == "info", message.text
     assert "Fit: clean cut" in message.text or "Fit: audible cut" in message.text
     fitted = next(s for s in strips(scene) if s.get("scorefit_role") == "fitted")
-    assert (fitted.channel, fitted.frame_final_start, fitted.frame_final_duration) == (2, 1, 2880)
+    assert span(fitted) == (2, 1, 2880)
     assert original.mute and not fitted.mute and original.channel == 1
     with wave.open(fitted["scorefit_file"]) as w:
         assert w.getnframes() == 120 * 48000 and w.getframerate() == 48000
@@ -80,3 +80,25 @@ def test_too_short_music_is_refused_and_nothing_is_placed(fitter, runner, scene,
 
 def test_the_operator_is_in_the_strip_menu(extension):
     assert extension.blender.ui.strip_menu_entry in bpy.types.SEQUENCER_MT_strip._dyn_ui_initialize()
+
+
+def test_bar_markers_follow_the_fitted_music_and_leave_the_editors_own(fitter, runner, scene, tmp_path):
+    audio, truth = song(180, bpm=120, ending="ring", rate=48000)
+    source = tmp_path / "song.wav"
+    write(source, audio.samples, 48000)
+    sound_strip(scene, source)
+    scene.timeline_markers.new("my cut", frame=500)
+    bpy.ops.scorefit.fit_strip()
+    assert fitter.wait().kind == "info"
+    fitted = next(s for s in strips(scene) if s.get("scorefit_role") == "fitted")
+    scene.sequence_editor.active_strip = fitted
+    assert bpy.ops.scorefit.add_bar_markers() == {"FINISHED"}
+    ours = sorted(m.frame for m in scene.timeline_markers if m.name.startswith("SF "))
+    # 120 BPM at 24 fps: a bar every 48 frames from the strip's start, through the join.
+    steps = {b - a for a, b in zip(ours, ours[1:])}
+    assert ours[0] == 1 and steps <= {47, 48, 49} and len(ours) >= 2880 // 48 - 3
+    assert any(m.name.startswith("SF phrase ") for m in scene.timeline_markers)
+    assert bpy.ops.scorefit.add_bar_markers(phrases_only=True) == {"FINISHED"}
+    assert all(m.name.startswith("SF phrase ") for m in scene.timeline_markers if m.name.startswith("SF "))
+    assert bpy.ops.scorefit.remove_bar_markers() == {"FINISHED"}
+    assert [(m.name, m.frame) for m in scene.timeline_markers] == [("my cut", 500)]

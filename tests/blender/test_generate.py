@@ -7,7 +7,7 @@ from pathlib import Path
 import bpy
 import pytest
 
-from blender_helpers import HAS_AUDIO, add_color_strip, drive, generate, strips
+from blender_helpers import HAS_AUDIO, add_color_strip, drive, generate, span, strips
 
 needs_audio = pytest.mark.skipif(
     not HAS_AUDIO,
@@ -34,9 +34,9 @@ def test_two_minute_scene_gets_one_strip_at_frame_1_exactly_2880_frames(
     assert len(placed) == 2
     main = next(s for s in placed if s["scorefit_role"] == "primary")
     alt = next(s for s in placed if s["scorefit_role"] == "alternate")
-    assert (main.channel, main.frame_final_start, main.frame_final_duration) == (1, 1, 2880)
+    assert span(main) == (1, 1, 2880)
     assert not main.mute
-    assert (alt.channel, alt.frame_final_start, alt.frame_final_duration, alt.mute) == (2, 1, 2880, True)
+    assert span(alt) == (2, 1, 2880) and alt.mute
     assert type(main).__name__ in ("SoundStrip", "SoundSequence")
     # provenance on the strip, and the files it names
     assert main["scorefit_task_ids"] and main["scorefit_clip_id"]
@@ -58,12 +58,12 @@ def test_busy_channels_are_skipped(runner, prefs, scene, online):
     add_color_strip(scene, 1, 1, 2881)
     add_color_strip(scene, 2, 2000, 2100)        # busy for part of the range: still not free
     add_color_strip(scene, 3, 2881, 3000)        # right after the range: free
-    before = [(s.name, s.channel, s.frame_final_start, s.frame_final_end) for s in strips(scene)]
+    before = [(s.name, span(s)) for s in strips(scene)]
     generate()
     drive(runner)
     placed = [s for s in strips(scene) if "scorefit_role" in s]
-    assert [(s.channel, s.frame_final_start, s.frame_final_duration) for s in placed] == [(3, 1, 2880)]
-    after = [(s.name, s.channel, s.frame_final_start, s.frame_final_end)
+    assert [span(s) for s in placed] == [(3, 1, 2880)]
+    after = [(s.name, span(s))
              for s in strips(scene) if "scorefit_role" not in s]
     assert after == before                       # nothing moved
 
@@ -82,8 +82,7 @@ def test_fractional_rates_get_the_exact_length(runner, prefs, scene, online, fps
     generate()
     drive(runner)
     (strip,) = strips(scene)
-    assert (strip.channel, strip.frame_final_start) == (1, start), runner.state.message.text
-    assert strip.frame_final_duration == end - start + 1
+    assert span(strip) == (1, start, end - start + 1), runner.state.message.text
 
 
 @needs_audio
@@ -197,4 +196,17 @@ def test_a_lost_answer_is_never_resent_until_the_editor_starts_afresh(runner, sc
     drive(runner)
     assert creates() == 2
     assert runner.state.message.kind == "info" and not runner.state.message.offer_afresh
-    assert [s.frame_final_duration for s in strips(scene) if s["scorefit_role"] == "primary"] == [2880]
+    assert [span(s)[2] for s in strips(scene) if s["scorefit_role"] == "primary"] == [2880]
+
+
+@needs_audio
+def test_muted_and_locked_empty_channels_are_not_free(runner, prefs, scene, online):
+    prefs.service = "EMULATOR"
+    scene.scorefit.alternate = False
+    channels = scene.sequence_editor.channels
+    channels[1].mute = True          # empty, but its sound would never be heard
+    channels[2].lock = True          # empty, but the editor locked it
+    generate()
+    drive(runner)
+    placed = [s for s in strips(scene) if "scorefit_role" in s]
+    assert [span(s) for s in placed] == [(3, 1, 2880)], runner.state.message.text

@@ -1,0 +1,68 @@
+"""Bars on the timeline: the fitted soundtrack's bar lines and phrase starts as timeline
+markers, so cuts can snap to the music. Only markers with ScoreFit's prefixes are ever
+added or removed; the editor's own markers are left as they are."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bpy
+
+from . import compat
+from .place import PROP
+
+BAR, PHRASE = "SF bar ", "SF phrase "
+
+
+def _report_of(sidecar: Path) -> dict:
+    data = json.loads(sidecar.read_text("utf-8"))
+    fit = data.get("fit", {})
+    return fit.get("primary", fit) if "primary" in fit else fit
+
+
+def source(scene) -> tuple[int, dict]:
+    """(the frame the music starts at, its fit report): the active ScoreFit strip's, else the
+    last soundtrack's. Raises ValueError with what to do."""
+    strip = compat.active_strip(scene)
+    if strip is not None and strip.get(PROP + "sidecar"):
+        sidecar, start = Path(bpy.path.abspath(strip[PROP + "sidecar"])), compat.span(strip)[0]
+    elif scene.scorefit.last_sidecar:
+        sidecar, start = Path(bpy.path.abspath(scene.scorefit.last_sidecar)), scene.frame_start
+    else:
+        raise ValueError("Select a ScoreFit strip (or generate a soundtrack) first")
+    try:
+        report = _report_of(sidecar)
+    except (OSError, ValueError):
+        raise ValueError(f"The soundtrack's report is missing or damaged: {sidecar}") from None
+    if not report.get("bars"):
+        raise ValueError("This soundtrack has no beat grid (no clear beat was found), so there are "
+                         "no bar lines to mark")
+    return start, report
+
+
+def remove(scene) -> int:
+    ours = [m for m in scene.timeline_markers if m.name.startswith((BAR, PHRASE))]
+    for marker in ours:
+        scene.timeline_markers.remove(marker)
+    return len(ours)
+
+
+def add(scene, phrases_only: bool = False) -> int:
+    """Replace ScoreFit's markers with the soundtrack's bars (or phrase starts only)."""
+    start, report = source(scene)
+    fps = scene.render.fps / scene.render.fps_base
+    last = scene.frame_end
+    phrases = {round(t, 4) for t in report.get("phrases", ())}
+    remove(scene)
+    count = 0
+    for number, seconds in enumerate(report["bars"], 1):
+        is_phrase = round(seconds, 4) in phrases
+        if phrases_only and not is_phrase:
+            continue
+        frame = start + round(seconds * fps)
+        if frame > last:
+            break
+        name = f"{PHRASE}{number // 4 + 1}" if is_phrase else f"{BAR}{number}"
+        scene.timeline_markers.new(name, frame=frame)
+        count += 1
+    return count
