@@ -18,7 +18,7 @@ from .core.library import Library, atomic_write_bytes, atomic_write_json
 from .core.musicapi import MusicAPIError, OutcomeUnknownError
 from .core.pipeline import CancelToken, Pipeline, Progress
 from .core.plan import DEFAULT_MODEL
-from .core.session import Choices, connect, plan_for
+from .core.session import Choices, connect, plan_for, prepare_library
 from .core.timeline import FrameRate, Timeline
 from .core.audio import AudioError, DecoderMissing
 from .core.fit import FitError
@@ -60,7 +60,7 @@ def cmd_fit(args) -> int:
         raise SystemExit(f"scorefit: {error} (From the command line: 'scorefit key' stores the key; "
                          "--emulator tries ScoreFit for free.)")
     try:
-        plan = _plan(args, service.base_url)
+        plan = _plan(args, service.identity)
         print(f"Timeline: {plan.timeline.duration_timecode} at {plan.timeline.fps} fps "
               f"({float(plan.timeline.duration_seconds):.3f} s, {len(plan.timeline.markers)} markers)")
         print(f"Plan: {plan.describe()}")
@@ -73,8 +73,7 @@ def cmd_fit(args) -> int:
             if input(f"Spend up to {plan.max_credits} credits? [y/N] ").strip().lower() != "y":
                 return 1
         library = Library(Path(args.library) if args.library else None)
-        if args.forget_pending:
-            library.forget(plan.request_key)
+        prepare_library(library, plan, service, start_afresh=args.forget_pending)
         pipeline = Pipeline(service.client(), library, schedule=service.schedule, on_progress=_print_progress,
                             cancel=CancelToken())
         result = pipeline.run(plan)

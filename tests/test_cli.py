@@ -67,3 +67,14 @@ def test_fit_file_errors_are_plain_and_write_nothing(tmp_path):
     done = run("fit-file", str(tmp_path / "quiet.wav"), "-o", str(tmp_path / "o.wav"))
     assert done.returncode != 0 and "--duration SECONDS or as --frames" in done.stderr
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_a_repeat_with_the_built_in_emulator_is_served_from_the_library(tmp_path):
+    args = ("fit", "--emulator", "--duration", "20", "--fps", "24", "--model", "sonic-v4", "--no-alternate",
+            "--library", str(tmp_path / "lib"))
+    first = run(*args, "-o", str(tmp_path / "a.wav"))
+    second = run(*args, "-o", str(tmp_path / "b.wav"))
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert "Served from the library" not in first.stdout
+    assert "Served from the library: no credits were spent." in second.stdout
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()

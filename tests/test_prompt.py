@@ -55,3 +55,14 @@ def test_continuation_prompt_follows_the_section_and_asks_for_an_ending():
     spec = derive_prompt(timeline(markers=[Marker(24 * 90, "calm outro")]))
     text = spec.continuation(95, ending=True)
     assert "calm" in text and "[End]" in text and "same tempo" in text
+
+
+def test_titles_and_tags_are_one_line_and_cut_between_characters():
+    from scorefit.core.prompt import TITLE_LIMIT, derive_prompt
+    from scorefit.core.timeline import FrameRate, Timeline
+    spec = derive_prompt(Timeline(FrameRate.parse("24"), 240, name="Scene\n2"))
+    title = "夜明けの街を走る少女と猫の長い物語、第一章：はじまりの朝\n続き" * 3
+    edited = spec.edited(title=title, tags="calm,\nwarm")
+    assert "\n" not in edited.title and "\n" not in edited.tags and "\n" not in spec.title
+    assert len(edited.title) <= TITLE_LIMIT and edited.title == title.replace("\n", " ")[:len(edited.title)]
+    edited.title.encode("utf-8")        # whole characters only

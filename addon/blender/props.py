@@ -27,8 +27,10 @@ class ScoreFitSceneSettings(bpy.types.PropertyGroup):
     style: StringProperty(name="Style", default=DEFAULT_STYLE,
                           description="Style tags, comma separated (genre, instruments, mood)")
     instrumental: BoolProperty(name="Instrumental", default=True, description="No vocals")
-    title: StringProperty(name="Title", maxlen=TITLE_LIMIT,
-                          description="Track title. Empty: the scene's name")
+    # No maxlen: Blender counts it in bytes and would cut a character in half; the core
+    # cuts the title at TITLE_LIMIT characters.
+    title: StringProperty(name="Title",
+                          description=f"Track title (up to {TITLE_LIMIT} characters are sent). Empty: the scene's name")
     model: EnumProperty(name="Model", items=MODEL_ITEMS, default=DEFAULT_MODEL, description="MusicAPI model")
     output: EnumProperty(name="Source", items=[
         ("wav", "WAV", "Lossless source from the service (2 credits a clip)"),

@@ -88,7 +88,7 @@ def start(context, *, start_afresh: bool = False) -> str | None:
     except (ValueError, MusicAPIError) as error:
         return _fail(describe(error))
     try:
-        plan = plan_for(timeline, scene.scorefit.choices(), service.base_url)
+        plan = plan_for(timeline, scene.scorefit.choices(), service.identity)
     except ValueError as error:
         service.close()
         return _fail(describe(error))

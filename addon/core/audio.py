@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .library import atomic_write_bytes
+from .library import atomic_write
 
 # A host decoder turns an MP3 file into a WAV file: decoder(src, dst_wav).
 Decoder = Callable[[Path, Path], None]
@@ -211,14 +211,26 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return clipped.astype("<i2").tobytes()
 
 
+def _wav_header(audio: Audio) -> bytes:
+    size = audio.frames * 2 * audio.channels
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, _PCM,
+                       audio.channels, audio.rate, audio.rate * 2 * audio.channels,
+                       2 * audio.channels, 16, b"data", size)
+
+
 def wav_bytes(audio: Audio) -> bytes:
-    pcm = to_pcm16(audio.samples)
-    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(pcm), b"WAVE", b"fmt ", 16, _PCM,
-                         audio.channels, audio.rate, audio.rate * 2 * audio.channels,
-                         2 * audio.channels, 16, b"data", len(pcm))
-    return header + pcm
+    return _wav_header(audio) + to_pcm16(audio.samples)
+
+
+WRITE_BLOCK = 1 << 16     # frames converted and written at a time
 
 
 def write_wav(audio: Audio, path: Path) -> Path:
-    """16-bit PCM, written atomically: the final name appears only once the file is complete."""
-    return atomic_write_bytes(Path(path), wav_bytes(audio))
+    """16-bit PCM, written atomically: the final name appears only once the file is complete.
+    Converted and written a block at a time: no one step holds the interpreter lock for
+    long (a host's UI thread keeps running), and no second copy of the file is made."""
+    def write(out):
+        out.write(_wav_header(audio))
+        for start in range(0, audio.frames, WRITE_BLOCK):
+            out.write(to_pcm16(audio.samples[start:start + WRITE_BLOCK]))
+    return atomic_write(Path(path), write)

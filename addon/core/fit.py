@@ -34,6 +34,7 @@ MID_PHRASE_COST = 0.25          # a jump that lands inside a phrase rather than 
 LEVEL_COST_DB = 3.0             # a level step of this many dB costs as much as a typical bar change
 DOUBT_COST = 0.5                # per side of a jump whose bar line the music marks only weakly
 OPENING_BARS = 2                # bars kept before the first jump (with any pickup)
+SPARE_COUNTS = 3                # bar counts tried either side of the estimate
 SHORT_CROSSFADE = 0.012         # seconds, into a clear attack
 LONG_CROSSFADE = 0.12           # seconds, into sustained sound
 LEVEL_MATCH_LIMIT_DB = 6.0
@@ -225,7 +226,7 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     jump = _jump_costs(analysis)[:bars - 1, :bars] + JUMP_COST
     pickup = int(starts[0])
     longest = max(candidates)
-    most = int(np.ceil((target - pickup) / mean_bar)) + 1
+    most = int(np.ceil((target - pickup) / mean_bar)) + SPARE_COUNTS + 1
     search = _BarSearch(jump, longest, min(most, longest + 1))
     best = None
     for e in candidates:
@@ -241,7 +242,7 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         for plan_cost, path in search.paths(jump, e, body, mean_bar):
             length = pickup + int(sum(int(bar_len[b]) for b in path)) + tail
             residual = length - target
-            fit_cost, trimmed, error = _landing(residual, ending, rate)
+            fit_cost, trimmed, error = _landing(residual, ending, rate, mean_bar)
             total = plan_cost + fit_cost + cadence + phrase_bonus
             if best is None or total < best[0]:
                 best = (total, path, e, trimmed, error)
@@ -288,9 +289,12 @@ class _BarSearch:
             self.layers.append(cost)
 
     def paths(self, jump: np.ndarray, ending_bar: int, body: int, mean_bar: float):
-        """(cost, bars) for the two bar counts either side of ``body`` samples, into ``ending_bar``."""
+        """(cost, bars) for bar counts around ``body`` samples, into ``ending_bar``. Bars differ
+        in length (drift, tracking), so several counts are tried and the caller measures each
+        path's real length."""
         wanted = body / mean_bar
-        for n in sorted({max(OPENING_BARS, int(np.floor(wanted))), max(OPENING_BARS, int(np.ceil(wanted)))}):
+        for n in range(max(OPENING_BARS, int(np.floor(wanted)) - SPARE_COUNTS),
+                       int(np.ceil(wanted)) + SPARE_COUNTS + 1):
             if n >= len(self.layers):
                 continue
             layer = self.layers[n][:ending_bar]
@@ -307,14 +311,16 @@ class _BarSearch:
             yield float(into[last]), path
 
 
-def _landing(residual: int, ending: Ending, rate: int) -> tuple[float, int, int]:
+def _landing(residual: int, ending: Ending, rate: int, bar: float) -> tuple[float, int, int]:
     """(cost, samples trimmed off the ending's decay, ending error in samples) for a path
     ``residual`` samples longer than the cut. The error is signed: negative, silence
-    follows the music's end; positive, the output stops before the music has ended."""
+    follows the music's end; positive, the output stops before the music has ended.
+    Trimming is cheap but not free (half a bar costs as much as a typical bar change), so
+    where bars differ in length the path that needs least of it wins."""
     trimmable = int(ending.trimmable * rate)
     spare = int(max(0.0, ending.file_end - ending.end_of_sound) * rate)
     if 0 <= residual <= trimmable:
-        return 0.3 * residual / max(1, trimmable), residual, 0
+        return residual / (0.5 * bar), residual, 0
     if residual < 0:
         if -residual <= min(spare, int(0.05 * rate)):
             return 0.0, 0, 0        # the file's own near-silence after the sound fills it

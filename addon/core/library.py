@@ -28,7 +28,7 @@ def default_root() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir(APP, appauthor=False))
 
 
-def _atomic(path: Path, write, mode: int | None) -> Path:
+def atomic_write(path: Path, write, mode: int | None = None) -> Path:
     """Write through a temporary file in the same folder: ``path`` appears only complete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,12 +51,12 @@ def _atomic(path: Path, write, mode: int | None) -> Path:
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> Path:
-    return _atomic(path, lambda out: out.write(data), mode)
+    return atomic_write(path, lambda out: out.write(data), mode)
 
 
 def atomic_copy(src: Path, dst: Path) -> Path:
     with open(src, "rb") as source:
-        return _atomic(dst, lambda out: shutil.copyfileobj(source, out, 1 << 20), None)
+        return atomic_write(dst, lambda out: shutil.copyfileobj(source, out, 1 << 20))
 
 
 def atomic_write_json(path: Path, data, mode: int | None = None) -> Path:

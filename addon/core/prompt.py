@@ -62,7 +62,8 @@ class PromptSpec:
     negative_tags: str = "vocals, singing"
 
     def edited(self, **changes) -> "PromptSpec":
-        clean = {k: clean_text(v, _LIMITS[k]) if k in _LIMITS else v for k, v in changes.items()}
+        clean = {k: clean_text(v, _LIMITS[k], one_line=k != "prompt") if k in _LIMITS else v
+                 for k, v in changes.items()}
         return replace(self, **clean)
 
     def continuation(self, start: Fraction, *, ending: bool) -> str:
@@ -83,11 +84,12 @@ def _clock(seconds: Fraction) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-def clean_text(text: str, limit: int) -> str:
-    """Strip control characters and cut at ``limit`` characters on a word boundary."""
+def clean_text(text: str, limit: int, one_line: bool = False) -> str:
+    """Strip control characters and cut at ``limit`` characters (never inside one) on a word
+    boundary; ``one_line`` folds line breaks too (titles and tags end up in names)."""
     text = "".join(ch for ch in unicodedata.normalize("NFC", str(text))
                    if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    text = re.sub(r"[ \t]+", " ", text).strip()
+    text = " ".join(text.split()) if one_line else re.sub(r"[ \t]+", " ", text).strip()
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -140,7 +142,7 @@ def derive_sections(timeline: Timeline, color_moods: dict | None = None) -> tupl
 def derive_prompt(timeline: Timeline, *, style: str = DEFAULT_STYLE, instrumental: bool = True,
                   color_moods: dict | None = None) -> PromptSpec:
     sections = derive_sections(timeline, color_moods)
-    name = clean_text(timeline.name, 60)
+    name = clean_text(timeline.name, 60, one_line=True)
     kind = "Instrumental soundtrack" if instrumental else "Soundtrack"
     head = f"{kind} for a {_clock(timeline.duration_seconds)} video"
     head += f' titled "{name}".' if name else "."
@@ -152,8 +154,8 @@ def derive_prompt(timeline: Timeline, *, style: str = DEFAULT_STYLE, instrumenta
     tags = ", ".join(dict.fromkeys([t.strip() for t in style.split(",") if t.strip()] + list(all_moods)))
     return PromptSpec(
         prompt=clean_text("\n".join(lines), PROMPT_LIMIT),
-        tags=clean_text(tags, TAGS_LIMIT),
-        title=clean_text(name or "ScoreFit soundtrack", TITLE_LIMIT),
+        tags=clean_text(tags, TAGS_LIMIT, one_line=True),
+        title=clean_text(name or "ScoreFit soundtrack", TITLE_LIMIT, one_line=True),
         sections=sections,
         instrumental=instrumental,
         negative_tags="vocals, singing" if instrumental else "",

@@ -69,8 +69,26 @@ class Service:
     """Where requests go. ``emulator`` is set when ScoreFit started its own."""
     base_url: str
     key: str = field(repr=False)
-    schedule: PollSchedule = PollSchedule()
+    fixed_schedule: PollSchedule | None = None
     emulator: object | None = None
+
+    @property
+    def schedule(self) -> PollSchedule:
+        """How to poll. For an emulator the editor started on this computer, its own pace,
+        which takes a request to learn: asked for by the worker, never the UI thread."""
+        if self.fixed_schedule is None:
+            self.fixed_schedule = PollSchedule()
+            if is_loopback(urlsplit(self.base_url).hostname or ""):
+                # The real service is never on this computer.
+                self.fixed_schedule = PollSchedule(time_scale=_emulator_speed(self.base_url))
+        return self.fixed_schedule
+
+    @property
+    def identity(self) -> str:
+        """What a request's key names as its service: the address, except for the built-in
+        emulator, whose address is a new port every time (so a repeat is still served from
+        the library)."""
+        return BUILT_IN_EMULATOR if self.emulator is not None else self.base_url
 
     def client(self) -> MusicAPIClient:
         return MusicAPIClient(self.key, self.base_url)
@@ -79,6 +97,18 @@ class Service:
         if self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
+
+
+BUILT_IN_EMULATOR = "built-in emulator"
+
+
+def prepare_library(library: Library, plan: Plan, service: "Service", start_afresh: bool = False):
+    """Before a run: drop the request's journal when the editor starts afresh, or when the
+    service is a new built-in emulator, which knows nothing of an earlier one's tasks (and
+    whose credits are not real). A finished job is kept: it is served from the library."""
+    if start_afresh or (service.emulator is not None
+                        and library.job(plan.request_key).state not in ("done", "new")):
+        library.forget(plan.request_key)
 
 
 def connect(*, use_emulator: bool = False, base_url: str | None = None) -> Service:
@@ -93,13 +123,7 @@ def connect(*, use_emulator: bool = False, base_url: str | None = None) -> Servi
             "No MusicAPI key is set.",
             hint="Enter it in ScoreFit's settings, or set the MUSICAPI_KEY environment variable. "
                  "To try ScoreFit without a key, choose the built-in emulator.")
-    base_url = check_base_url(base_url or config.load_settings()["base_url"])
-    schedule = PollSchedule()
-    if is_loopback(urlsplit(base_url).hostname or ""):
-        # A ScoreFit emulator the editor started (python -m scorefit.emulator --speed …):
-        # poll at its pace. The real service is never on this computer.
-        schedule = PollSchedule(time_scale=_emulator_speed(base_url))
-    return Service(base_url, key, schedule)
+    return Service(check_base_url(base_url or config.load_settings()["base_url"]), key)
 
 
 def _emulator_speed(base_url: str) -> float:
@@ -196,8 +220,7 @@ class BackgroundJob:
 
     def _work(self):
         try:
-            if self.start_afresh:
-                self.library.forget(self.plan.request_key)
+            prepare_library(self.library, self.plan, self.service, self.start_afresh)
             pipeline = Pipeline(self.service.client(), self.library, schedule=self.service.schedule,
                                 decoder=self.decoder, on_progress=self._progress, cancel=self.token)
             result = pipeline.run(self.plan)

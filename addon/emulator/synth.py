@@ -182,5 +182,11 @@ def mp3_bytes(pcm: bytes, sample_rate: int) -> bytes:
     encoder.set_in_sample_rate(sample_rate)
     encoder.set_channels(2)
     encoder.set_quality(7)
-    return bytes(encoder.encode(pcm) + encoder.flush())
+    # A second at a time: LAME holds the interpreter lock while it encodes, and the
+    # built-in emulator shares the process (and so the lock) with Blender's UI thread.
+    step = sample_rate * 4
+    out = bytearray()
+    for start in range(0, len(pcm), step):
+        out += encoder.encode(pcm[start:start + step])
+    return bytes(out + encoder.flush())
 

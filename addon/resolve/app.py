@@ -53,7 +53,7 @@ def console(resolve, project, timeline) -> int:
     try:
         timeline_model = adapter.read_timeline(timeline)
         service = _service()
-        plan = plan_for(timeline_model, Choices.from_config(), service.base_url)
+        plan = plan_for(timeline_model, Choices.from_config(), service.identity)
     except (ValueError, MusicAPIError, adapter.ResolveError) as error:
         _print(describe(error) if not isinstance(error, adapter.ResolveError) else str(error))
         return 1
@@ -136,7 +136,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
                              model=chosen.model, output=chosen.output)
         try:
             service = _service()
-            plan = plan_for(timeline_model, chosen, service.base_url)
+            plan = plan_for(timeline_model, chosen, service.identity)
         except (ValueError, MusicAPIError) as error:
             items["Status"].Text = describe(error)
             return

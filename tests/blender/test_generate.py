@@ -210,3 +210,51 @@ def test_muted_and_locked_empty_channels_are_not_free(runner, prefs, scene, onli
     drive(runner)
     placed = [s for s in strips(scene) if "scorefit_role" in s]
     assert [span(s) for s in placed] == [(3, 1, 2880)], runner.state.message.text
+
+
+@needs_audio
+def test_a_long_non_ascii_title_with_a_newline_generates_and_names_the_strip_on_one_line(
+        runner, prefs, scene, online):
+    prefs.service = "EMULATOR"
+    scene.scorefit.alternate = False
+    scene.scorefit.title = "夜明けの街を走る少女と猫の長い物語、第一章：はじまりの朝\n第二章" * 2
+    assert generate() == {"FINISHED"}
+    drive(runner)
+    assert runner.state.message.kind == "info", runner.state.message.text
+    (placed,) = [s for s in strips(scene) if "scorefit_role" in s]
+    assert "\n" not in placed.name and placed.name.startswith("ScoreFit 夜明けの街")
+
+
+@needs_audio
+def test_generating_again_with_the_built_in_emulator_is_served_from_the_library(runner, prefs, scene, online):
+    prefs.service = "EMULATOR"
+    scene.scorefit.alternate = False
+    generate()
+    drive(runner)
+    assert "Served from the library" not in runner.state.message.text
+    generate()
+    drive(runner)
+    assert runner.state.message.text.startswith("Served from the library: no credits spent."), \
+        runner.state.message.text
+
+
+@needs_audio      # without audio, Generate refuses before it would connect
+def test_generate_does_not_wait_on_the_network_on_the_main_thread(runner, prefs, scene, online, monkeypatch):
+    """A local address that accepts but never answers must not freeze Blender on Generate."""
+    import socket
+    import time
+    from scorefit.core import config
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        monkeypatch.setenv("MUSICAPI_KEY", "a-test-key")
+        config.save_settings(base_url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+        prefs.service = "MUSICAPI"
+        started = time.perf_counter()
+        assert generate() == {"FINISHED"}
+        assert time.perf_counter() - started < 0.5
+        runner.cancel()
+        drive(runner)
+    finally:
+        silent.close()
