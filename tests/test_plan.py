@@ -63,3 +63,14 @@ def test_continue_at_a_mood_change_in_the_clips_last_minute():
     assert choose_continue_at(plan, 150.0, 100.4) == (90, 240.0)
     plain = plan_for(600)
     assert choose_continue_at(plain, 0.0, 30.0) == (20, 20.0)
+
+
+def test_very_short_cuts_carry_a_warning_and_normal_ones_do_not():
+    from scorefit.core.plan import Settings, make_plan
+    from scorefit.core.prompt import derive_prompt
+    from scorefit.core.timeline import FrameRate, Timeline
+    def plan(frames):
+        tl = Timeline(FrameRate.parse("24"), frames)
+        return make_plan(tl, derive_prompt(tl), Settings(), "")
+    assert "only 1 frame (0.04 s)" in plan(1).short_warning and "credits" in plan(1).short_warning
+    assert plan(24 * 60).short_warning == ""

@@ -34,6 +34,21 @@ class SCOREFIT_OT_generate(bpy.types.Operator):
             return False
         return context.scene is not None
 
+    def invoke(self, context, event):
+        """From the UI: ask before paying for a very short cut; otherwise just run."""
+        try:
+            warning = runner.plan_preview(context.scene).short_warning
+        except ValueError:
+            warning = ""        # execute() says what is wrong
+        if not warning:
+            return self.execute(context)
+        manager = context.window_manager
+        parameters = {p.identifier for p in manager.bl_rna.functions["invoke_confirm"].parameters}
+        if "message" in parameters:          # 4.1 and later
+            return manager.invoke_confirm(self, event, title="Generate Soundtrack?", message=warning,
+                                          confirm_text="Generate")
+        return manager.invoke_confirm(self, event)
+
     def execute(self, context):
         error = runner.start(context, start_afresh=self.start_afresh)
         if error:

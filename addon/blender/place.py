@@ -2,6 +2,7 @@
 the whole range, exactly the timeline's length; all or nothing."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import bpy
@@ -15,6 +16,11 @@ PROP = "scorefit_"     # custom properties on placed strips carry this prefix
 
 class PlacementError(RuntimeError):
     pass
+
+
+# Main-thread time spent inside Blender's own new_sound (opening the file with Audaspace),
+# so benchmarks can tell Blender's cost from ScoreFit's.
+blender_seconds = 0.0
 
 
 def occupied(scene) -> dict[int, list[tuple[int, int]]]:
@@ -44,9 +50,12 @@ def choose_channels(scene, alternate: bool) -> tuple[int, int | None]:
 
 def add_strip(scene, name: str, path: Path, channel: int, frames: int):
     """One sound strip at the scene's start, exactly ``frames`` long, or PlacementError."""
+    global blender_seconds
     strips = compat.top_strips(scene)
-    strip = strips.new_sound(name=name, filepath=bpy.path.relpath(str(path)) if bpy.data.filepath
-                             else str(path), channel=channel, frame_start=scene.frame_start)
+    filepath = bpy.path.relpath(str(path)) if bpy.data.filepath else str(path)
+    began = time.perf_counter()
+    strip = strips.new_sound(name=name, filepath=filepath, channel=channel, frame_start=scene.frame_start)
+    blender_seconds += time.perf_counter() - began
     first, after = compat.span(strip)
     if after - first != frames:
         # The fitted file holds exactly the timeline's samples; Blender's own frame count

@@ -9,12 +9,14 @@ scene is gone the result stays in the library and the panel says where.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import bpy
 
+from ..core.library import atomic_copy
 from ..core.musicapi import MusicAPIError
 from ..core.session import BackgroundJob, Snapshot, connect, describe, plan_for
 from . import compat, props
@@ -23,6 +25,7 @@ from .place import PlacementError, place
 from .read import timeline_from_scene
 
 TICK = 0.25          # seconds between panel updates while a job runs
+PREVIEW = "https://preview"     # the service named in plans that are only shown
 OFFLINE = ("Online access is off, so ScoreFit sent nothing. Turn on Preferences > System > "
            "Network > Allow Online Access (the built-in emulator needs it too: it is a local server).")
 NO_AUDIO = ("This Blender build has no audio support (Audaspace), so it cannot hold sound strips. "
@@ -48,6 +51,7 @@ class Stats:
 @dataclass
 class _State:
     job: BackgroundJob | None = None
+    move: "_Move | None" = None     # files being copied to where the project now is
     scene_uid: int = 0
     scene_name: str = ""
     message: Message = field(default_factory=Message)
@@ -92,10 +96,10 @@ def start(context, *, start_afresh: bool = False) -> str | None:
     except ValueError as error:
         service.close()
         return _fail(describe(error))
-    # Saved projects get their soundtrack next to the .blend, so the project stays portable.
-    deliver = Path(bpy.path.abspath("//ScoreFit")) if bpy.data.filepath else None
+    # Saved projects get their soundtrack next to the .blend, so the project stays portable;
+    # if the project is saved elsewhere meanwhile, the files follow it before placing.
     state.job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh,
-                              deliver_to=deliver).start()
+                              deliver_to=_project_folder()).start()
     state.scene_uid, state.scene_name = scene.session_uid, scene.name
     state.message = Message()
     state.stats = Stats()
@@ -104,9 +108,42 @@ def start(context, *, start_afresh: bool = False) -> str | None:
     return None
 
 
+def plan_preview(scene):
+    """The plan for ``scene`` as the panel shows it: nothing is sent. Raises ValueError."""
+    return plan_for(timeline_from_scene(scene), scene.scorefit.choices(), PREVIEW)
+
+
 def cancel():
     if state.job:
         state.job.cancel()
+
+
+@dataclass
+class _Move:
+    """Copy a result's files into the project's folder, off the main thread."""
+    result: object
+    folder: Path
+    thread: threading.Thread | None = None
+    copies: dict = field(default_factory=dict)
+    error: str = ""
+
+    def start(self) -> "_Move":
+        def work():
+            try:
+                for name in ("primary", "alternate", "sidecar"):
+                    source = getattr(self.result, name)
+                    if source is not None:
+                        self.copies[name] = atomic_copy(source, self.folder / Path(source).name)
+            except OSError as error:
+                self.error = f"Could not copy the soundtrack to {self.folder}: {error.strerror or error}."
+        self.thread = threading.Thread(target=work, name="ScoreFit copy", daemon=True)
+        self.thread.start()
+        return self
+
+
+def _project_folder() -> Path | None:
+    """Where the soundtrack belongs now: beside the .blend as it is saved at this moment."""
+    return Path(bpy.path.abspath("//ScoreFit")) if bpy.data.filepath else None
 
 
 def tick() -> float | None:
@@ -116,17 +153,39 @@ def tick() -> float | None:
     if job is None:
         return None
     snap = job.snapshot()
-    if not snap.finished:
+    if not snap.finished or _moving(snap):
         _redraw()
+        _status(f"ScoreFit: {snap.stage} {snap.fraction * 100:.0f} %")
         state.stats.ticks += 1
         state.stats.longest_tick = max(state.stats.longest_tick, time.perf_counter() - began)
         return TICK
+    if state.move is not None:
+        move, state.move = state.move, None
+        if move.error:
+            snap = replace(snap, state="failed", error=f"{move.error} The soundtrack is kept at "
+                                                        f"{snap.result.primary}.")
+        else:
+            snap = replace(snap, result=replace(snap.result, **move.copies))
     state.job = None
     # The worker is only closing its connections now; let it end before Blender data changes.
     job.join(2)
+    _status(None)
     _finish(snap)
     _redraw()
     return None
+
+
+def _moving(snap: Snapshot) -> bool:
+    """True while the files are still being copied to where the project is now (it was
+    saved, or saved elsewhere, while the job ran): placed strips must point there."""
+    if snap.state != "done":
+        return False
+    if state.move is None:
+        folder = _project_folder()
+        if folder is None or Path(snap.result.primary).parent == folder:
+            return False
+        state.move = _Move(snap.result, folder).start()
+    return state.move.thread.is_alive()
 
 
 def wait(timeout: float | None = None, on_tick=None) -> Message:
@@ -214,6 +273,14 @@ def undo_push(message: str):
         pass   # no undo stack (e.g. Blender as a module): nothing to push onto
 
 
+def _status(text: str | None):
+    """Progress in the status bar too (None clears it); outcomes get there as reports."""
+    for window in bpy.context.window_manager.windows:
+        workspace = getattr(window, "workspace", None)
+        if workspace is not None:
+            workspace.status_text_set(text)
+
+
 def _redraw():
     for window in bpy.context.window_manager.windows:
         for area in window.screen.areas:
@@ -227,5 +294,8 @@ def shutdown():
         state.job.cancel()
         state.job.join(5)
         state.job = None
+    if state.move is not None and state.move.thread is not None:
+        state.move.thread.join(10)
+    state.move = None
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)

@@ -6,7 +6,6 @@ import textwrap
 import bpy
 
 from ..core import config
-from ..core.session import plan_for
 from . import compat, props, runner
 from .ops import SCOREFIT_OT_generate
 from .read import timeline_from_scene
@@ -42,7 +41,7 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
                        f"{len(timeline.markers)} marker{'s' if len(timeline.markers) != 1 else ''}")
 
         try:
-            plan = plan_for(timeline, settings.choices(), "https://preview")
+            plan = runner.plan_preview(scene)
         except ValueError as error:
             plan, plan_error = None, f"Cannot plan: {error}"
         col = layout.column()
@@ -69,6 +68,16 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
         emulator = bool(prefs and prefs.service == "EMULATOR")
         text = plan.describe() if plan is not None else plan_error
         _wrapped(layout.box(), ("Emulator (free): " if emulator else "") + text, "INFO")
+        if plan is not None and plan.short_warning:
+            _wrapped(layout, plan.short_warning + " Generate asks first.", "ERROR")
+        for strip in compat.top_strips(scene):
+            if strip.get("scorefit_role") not in ("primary", "fitted"):
+                continue
+            first, after = compat.span(strip)
+            if (first, after - first) != (scene.frame_start, timeline.duration_frames):
+                _wrapped(layout, f"'{strip.name}' covers frames {first}-{after - 1}, but the scene is now "
+                                 f"{scene.frame_start}-{scene.frame_end}. Select it and use Fit Strip to Cut "
+                                 "to fit it to the scene again (free).", "ERROR")
 
         if not compat.online_access():
             _wrapped(layout, runner.OFFLINE, "ERROR")
@@ -108,12 +117,27 @@ def menu_entry(self, context):
     self.layout.operator(SCOREFIT_OT_generate.bl_idname, text="Soundtrack (ScoreFit)", icon="PLAY_SOUND")
 
 
+class SEQUENCER_MT_scorefit(bpy.types.Menu):
+    """Strip ▸ ScoreFit: every ScoreFit action, which also puts each in F3 search."""
+    bl_label = "ScoreFit"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.operator(SCOREFIT_OT_generate.bl_idname, icon="PLAY_SOUND")
+        layout.operator("scorefit.cancel", icon="CANCEL")
+        layout.operator("scorefit.derive_prompt", icon="FILE_REFRESH")
+        layout.separator()
+        layout.operator("scorefit.place_again", icon="SEQ_STRIP_DUPLICATE")
+        layout.operator("scorefit.open_folder", icon="FILE_FOLDER")
+        layout.operator("scorefit.fit_strip", icon="MOD_TIME")
+        layout.separator()
+        layout.operator("scorefit.add_bar_markers", icon="MARKER_HLT")
+        layout.operator("scorefit.remove_bar_markers", icon="X")
+
+
 def strip_menu_entry(self, context):
-    """Strip ▸ Fit Strip to Cut and the bar markers (which also puts them in F3 search)."""
     self.layout.separator()
-    self.layout.operator("scorefit.fit_strip", icon="MOD_TIME")
-    self.layout.operator("scorefit.add_bar_markers", icon="MARKER_HLT")
-    self.layout.operator("scorefit.remove_bar_markers", icon="X")
+    self.layout.menu(SEQUENCER_MT_scorefit.__name__)
 
 
-classes = (SCOREFIT_PT_panel,)
+classes = (SCOREFIT_PT_panel, SEQUENCER_MT_scorefit)

@@ -79,6 +79,9 @@ class Step:
     song_start: float = 0.0   # forecast: where this part starts in the song
 
 
+SHORT_CUT_SECONDS = 5.0     # shorter cuts are warned about before anything is paid
+
+
 @dataclass(frozen=True)
 class Plan:
     timeline: Timeline
@@ -111,6 +114,16 @@ class Plan:
     @property
     def service_seconds(self) -> float:
         return sum(s.service_seconds for s in self.steps)
+
+    @property
+    def short_warning(self) -> str:
+        """What to say before paying for a very short cut (the price does not shrink with it)."""
+        seconds = float(self.timeline.duration_seconds)
+        if seconds >= SHORT_CUT_SECONDS:
+            return ""
+        frames = self.timeline.duration_frames
+        return (f"This cut is only {frames} frame{'s' if frames != 1 else ''} ({seconds:.2f} s): "
+                f"MusicAPI charges the same (up to {self.max_credits} credits) as for a whole song.")
 
     def describe(self) -> str:
         parts = ["1 generation"]

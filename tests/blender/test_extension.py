@@ -101,6 +101,10 @@ class _Layout:
     def separator(self):
         pass
 
+    def menu(self, idname, **kw):
+        assert hasattr(bpy.types, idname), idname
+        self.log.append(("menu", idname))
+
     def prop(self, data, name, **kw):
         assert name in data.bl_rna.properties, name
         self.log.append(("prop", name))
@@ -147,3 +151,45 @@ def test_panel_shows_the_timeline_the_prompt_and_the_plan_then_progress(extensio
     monkeypatch.setattr(runner.state, "message", runner.Message("error", "answer lost", True))
     log = _draw(scene)
     assert ("label", "answer lost") in log and ("operator", "Start Afresh") in log
+
+
+def test_a_very_short_cut_is_warned_about_and_generate_asks_first(extension, scene):
+    scene.frame_end = scene.frame_start          # one frame
+    labels = " ".join(text for kind, text in _draw(scene) if kind == "label")
+    assert "only 1 frame" in labels and "Generate asks first" in labels
+    asked = {}
+
+    class Manager:
+        bl_rna = bpy.context.window_manager.bl_rna
+
+        def invoke_confirm(self, operator, event, **kw):
+            asked.update(kw, called=True)
+            return {"RUNNING_MODAL"}
+
+    context = type("Ctx", (), {"scene": scene, "window_manager": Manager()})()
+    result = bpy.types.SCOREFIT_OT_generate.invoke(None, context, None)
+    assert result == {"RUNNING_MODAL"} and asked["called"]
+    assert "only 1 frame" in asked.get("message", "only 1 frame")
+
+
+def test_the_panel_says_when_the_placed_soundtrack_no_longer_spans_the_scene(extension, scene):
+    from blender_helpers import add_color_strip
+    strip = add_color_strip(scene, 1, 1, 2881)
+    strip["scorefit_role"] = "primary"
+    assert "no longer" not in " ".join(t for k, t in _draw(scene) if k == "label")
+    scene.frame_end = 3000                       # the editor lengthened the cut
+    labels = " ".join(text for kind, text in _draw(scene) if kind == "label")
+    assert "covers frames 1-2880" in labels and "1-3000" in labels and "Fit Strip to Cut" in labels
+
+
+def test_every_action_is_in_the_scorefit_menu_with_a_tooltip(extension):
+    """F3 (menu search) finds what is in a menu: Strip ▸ ScoreFit lists every action."""
+    log = []
+    menu = type("Menu", (), {"layout": _Layout(log)})()
+    bpy.types.SEQUENCER_MT_scorefit.draw(menu, bpy.context)
+    listed = {name for kind, name in log if kind == "operator"}
+    actions = {cls.bl_idname for cls in extension.blender.ops.classes if "INTERNAL" not in getattr(cls, "bl_options", ())}
+    assert actions == listed
+    for cls in extension.blender.ops.classes:
+        assert cls.bl_description if "INTERNAL" not in getattr(cls, "bl_options", ()) else True, cls
+    assert extension.blender.ui.strip_menu_entry in bpy.types.SEQUENCER_MT_strip._dyn_ui_initialize()

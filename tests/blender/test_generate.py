@@ -258,3 +258,22 @@ def test_generate_does_not_wait_on_the_network_on_the_main_thread(runner, prefs,
         drive(runner)
     finally:
         silent.close()
+
+
+@needs_audio
+def test_save_as_during_a_job_takes_the_soundtrack_to_the_new_place(runner, prefs, scene, online, tmp_path):
+    prefs.service = "EMULATOR"
+    first, second = tmp_path / "first" / "cut.blend", tmp_path / "second" / "cut.blend"
+    first.parent.mkdir()
+    second.parent.mkdir()
+    bpy.ops.wm.save_as_mainfile(filepath=str(first))
+    assert generate() == {"FINISHED"}
+    bpy.ops.wm.save_as_mainfile(filepath=str(second))          # while the worker runs
+    drive(runner)
+    assert runner.state.message.kind == "info", runner.state.message.text
+    placed = [s for s in strips(bpy.context.scene) if "scorefit_role" in s]
+    assert placed
+    for strip in placed:
+        path = Path(bpy.path.abspath(strip.sound.filepath)).resolve()
+        assert path.parent == (second.parent / "ScoreFit").resolve() and path.is_file(), path
+        assert Path(strip["scorefit_sidecar"]).parent.resolve() == path.parent
