@@ -277,3 +277,35 @@ def test_save_as_during_a_job_takes_the_soundtrack_to_the_new_place(runner, pref
         path = Path(bpy.path.abspath(strip.sound.filepath)).resolve()
         assert path.parent == (second.parent / "ScoreFit").resolve() and path.is_file(), path
         assert Path(strip["scorefit_sidecar"]).parent.resolve() == path.parent
+
+
+@needs_audio
+def test_two_scenes_of_the_same_length_keep_their_own_files_beside_the_blend(
+        runner, prefs, scene, online, tmp_path):
+    prefs.service = "EMULATOR"
+    scene.scorefit.alternate = False
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "two.blend"))
+    other = bpy.data.scenes.new("Second Scene")
+    other.render.fps, other.render.fps_base = 24, 1.0
+    other.frame_start, other.frame_end = 1, 2880
+    other.render.ffmpeg.audio_mixrate = 48000
+    other.sequence_editor_create()
+    other.scorefit.alternate = False
+    other.scorefit.prompt = "driving synthwave chase"     # different music, same length
+    try:
+        placed = []
+        for target in (scene, other):
+            bpy.context.window.scene = target
+            generate()
+            drive(runner)
+            assert runner.state.message.kind == "info", runner.state.message.text
+            (strip,) = [s for s in strips(target) if "scorefit_role" in s]
+            placed.append((Path(bpy.path.abspath(strip.sound.filepath)), Path(strip["scorefit_sidecar"])))
+        (first_wav, first_json), (second_wav, second_json) = placed
+        assert first_wav != second_wav and first_json != second_json
+        assert first_wav.is_file() and second_wav.is_file()
+        assert json.loads(first_json.read_text())["request"]["prompt"] != \
+            json.loads(second_json.read_text())["request"]["prompt"]
+    finally:
+        bpy.context.window.scene = scene
+        bpy.data.scenes.remove(other)
