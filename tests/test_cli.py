@@ -78,3 +78,14 @@ def test_a_repeat_with_the_built_in_emulator_is_served_from_the_library(tmp_path
     assert "Served from the library" not in first.stdout
     assert "Served from the library: no credits were spent." in second.stdout
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_fit_file_on_mp3_without_a_decoder_says_what_to_do(tmp_path):
+    import shutil
+    import pytest
+    if shutil.which("ffmpeg"):
+        pytest.skip("FFmpeg is installed here, so MP3 decodes")
+    (tmp_path / "song.mp3").write_bytes(b"ID3" + bytes(1000))
+    done = run("fit-file", str(tmp_path / "song.mp3"), "-o", str(tmp_path / "o.wav"), "--duration", "10")
+    assert done.returncode == 2 and "MP3 needs an audio decoder (FFmpeg)" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "o.wav").exists()

@@ -194,7 +194,8 @@ def _jump_costs(analysis: Analysis) -> np.ndarray:
     # The track's own bar-to-bar change is the unit.
     step_h = np.median(np.diag(cosine(f["chroma"][:-1], f["chroma"][1:]))) + 1e-3
     step_t = np.median(np.diag(euclid(f["timbre"][:-1], f["timbre"][1:]))) + 1e-3
-    cost = 0.5 * harmony / step_h / 2 + 0.5 * timbre / step_t / 2 + level / LEVEL_COST_DB
+    # harmony and timbre each sum two sides: their mean over both, weighted equally.
+    cost = (harmony / step_h + timbre / step_t) / 4 + level / LEVEL_COST_DB
     phase = (np.arange(bars) - analysis.phrase_offset) % 4
     cost += np.where(phase[nxt][:, None] != phase[None, :], OFF_PHRASE_COST, 0.0)
     cost += np.where(phase[None, :] != 0, MID_PHRASE_COST, 0.0)
@@ -236,14 +237,15 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
             continue
         if e * mean_bar < body - 0.5 * mean_bar:
             continue        # would need more bars than come before the ending: not a cut
-        # Bars before the ending: fewer is preferred when the ending is short (keep a cadence).
+        # An ending that starts less than a bar before its final hit loses its cadence;
+        # one that starts with a phrase sounds like the composer's.
         cadence = 0.0 if landmark - starts[e] >= mean_bar * 0.9 else 0.4
-        phrase_bonus = 0.0 if (e - analysis.phrase_offset) % 4 == 0 else 0.15
+        mid_phrase = 0.0 if (e - analysis.phrase_offset) % 4 == 0 else 0.15
         for plan_cost, path in search.paths(jump, e, body, mean_bar):
             length = pickup + int(sum(int(bar_len[b]) for b in path)) + tail
             residual = length - target
             fit_cost, trimmed, error = _landing(residual, ending, rate, mean_bar)
-            total = plan_cost + fit_cost + cadence + phrase_bonus
+            total = plan_cost + fit_cost + cadence + mid_phrase
             if best is None or total < best[0]:
                 best = (total, path, e, trimmed, error)
     if best is None:
