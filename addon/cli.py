@@ -16,7 +16,7 @@ from pathlib import Path
 from .core import config
 from .core.library import Library, atomic_write_bytes, atomic_write_json
 from .core.musicapi import MusicAPIError, OutcomeUnknownError
-from .core.pipeline import CancelToken, Pipeline, Progress
+from .core.pipeline import VERSION, CancelToken, Pipeline, Progress
 from .core.plan import DEFAULT_MODEL
 from .core.session import Choices, connect, plan_for, prepare_library
 from .core.timeline import FrameRate, Timeline
@@ -26,8 +26,19 @@ from .core.fit_file import fit_file, report_path
 
 
 def _timeline(args) -> Timeline:
+    """The cut from --timeline FILE or --duration; a clear message (no traceback) if it can't be read."""
     if args.timeline:
-        data = json.loads(Path(args.timeline).read_text("utf-8"))
+        path = Path(args.timeline)
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            return Timeline.from_dict(data)
+        except FileNotFoundError:
+            raise SystemExit(f"scorefit: there is no timeline file at {path}") from None
+        except OSError as error:
+            raise SystemExit(f"scorefit: could not read {path}: {error.strerror or error}") from None
+        except (ValueError, KeyError, TypeError) as error:
+            raise SystemExit(f"scorefit: {path} is not a ScoreFit timeline ({error.__class__.__name__}: "
+                             f"{error}); see tools/sample_timeline.json for the format") from None
     elif args.duration:
         data = {"duration_seconds": args.duration, "fps": args.fps, "start_frame": args.start_frame,
                 "name": args.name, "sample_rate": args.sample_rate, "markers": []}
@@ -36,14 +47,17 @@ def _timeline(args) -> Timeline:
             data["markers"].append({"seconds": at, "name": name})
     else:
         raise SystemExit("scorefit: give --timeline FILE or --duration SECONDS (see --help)")
-    return Timeline.from_dict(data)
+    try:
+        return Timeline.from_dict(data)
+    except (ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"scorefit: {error}") from None
 
 
-def _plan(args, base_url: str):
+def _plan(args, timeline: Timeline, service_identity: str):
     choices = Choices(prompt=args.prompt or "", style=args.style, instrumental=not args.vocals,
                       model=args.model, output=args.output, alternate=not args.no_alternate,
                       seed=args.seed)
-    return plan_for(_timeline(args), choices, base_url)
+    return plan_for(timeline, choices, service_identity)
 
 
 def _print_progress(progress: Progress):
@@ -53,20 +67,35 @@ def _print_progress(progress: Progress):
     sys.stderr.flush()
 
 
+def _show(plan):
+    print(f"Timeline: {plan.timeline.duration_timecode} at {plan.timeline.fps} fps "
+          f"({float(plan.timeline.duration_seconds):.3f} s, {len(plan.timeline.markers)} markers)")
+    print(f"Plan: {plan.describe()}")
+    if plan.short_warning:
+        print(f"Note: {plan.short_warning}")
+
+
+def cmd_plan(args) -> int:
+    """What a fit would ask for and cost: nothing is sent, so no key or network is needed."""
+    try:
+        plan = _plan(args, _timeline(args), "")
+    except ValueError as error:         # e.g. an unknown model
+        raise SystemExit(f"scorefit: {error}") from None
+    _show(plan)
+    print(plan.spec.prompt)
+    return 0
+
+
 def cmd_fit(args) -> int:
+    timeline = _timeline(args)
     try:
         service = connect(use_emulator=args.emulator, base_url=args.base_url)
     except MusicAPIError as error:
         raise SystemExit(f"scorefit: {error} (From the command line: 'scorefit key' stores the key; "
                          "--emulator tries ScoreFit for free.)")
     try:
-        plan = _plan(args, service.identity)
-        print(f"Timeline: {plan.timeline.duration_timecode} at {plan.timeline.fps} fps "
-              f"({float(plan.timeline.duration_seconds):.3f} s, {len(plan.timeline.markers)} markers)")
-        print(f"Plan: {plan.describe()}")
-        if args.command == "plan":
-            print(plan.spec.prompt)
-            return 0
+        plan = _plan(args, timeline, service.identity)
+        _show(plan)
         if not service.emulator and not args.yes:
             if not sys.stdin.isatty():
                 raise SystemExit("scorefit: this spends MusicAPI credits; add --yes to confirm.")
@@ -172,6 +201,7 @@ def cmd_key(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="scorefit", description="A soundtrack that fits the cut.")
+    parser.add_argument("--version", action="version", version=f"scorefit {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("fit", "plan"):
         p = sub.add_parser(name, help="fit a soundtrack" if name == "fit" else "show the plan and its cost")
@@ -197,7 +227,7 @@ def main(argv=None) -> int:
         p.add_argument("--forget-pending", action="store_true",
                        help="drop this request's journal (after a lost answer you have checked)")
         p.add_argument("-o", "--output-file", default="scorefit.wav")
-        p.set_defaults(func=cmd_fit)
+        p.set_defaults(func=cmd_fit if name == "fit" else cmd_plan)
     p = sub.add_parser("fit-file", help="fit any audio file to the cut's length (no credits)")
     p.add_argument("input", help="WAV (16/24-bit, 32-bit float), or MP3 and others with FFmpeg")
     p.add_argument("-o", "--output-file", required=True, help="the fitted WAV")

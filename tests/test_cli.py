@@ -26,6 +26,32 @@ def test_plan_shows_cost_without_spending(tmp_path):
     assert done.returncode == 0 and "3 extends" in done.stdout and "credits" in done.stdout
 
 
+def test_plan_needs_no_key_and_no_network(tmp_path):
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MUSICAPI_KEY"}
+    env["SCOREFIT_CONFIG"] = str(tmp_path / "none.json")
+    done = run("plan", "--duration", "300", "--fps", "23.976", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Plan:" in done.stdout and "credits" in done.stdout
+    short = run("plan", "--duration", "1", "--fps", "24", env=env)
+    assert "Note: This cut is only 24 frames" in short.stdout
+
+
+def test_bad_timeline_files_and_rates_get_a_sentence_not_a_traceback(tmp_path):
+    done = run("fit", "--timeline", str(tmp_path / "missing.json"), "--emulator")
+    assert done.returncode != 0 and "no timeline file at" in done.stderr and "Traceback" not in done.stderr
+    (tmp_path / "bad.json").write_text("{not json")
+    done = run("plan", "--timeline", str(tmp_path / "bad.json"))
+    assert "is not a ScoreFit timeline" in done.stderr and "Traceback" not in done.stderr
+    done = run("plan", "--duration", "30", "--fps", "fast")
+    assert done.returncode != 0 and "Traceback" not in done.stderr and done.stderr.startswith("scorefit:")
+
+
+def test_version():
+    from scorefit.core.pipeline import VERSION
+    done = run("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"scorefit {VERSION}"
+
+
 def test_missing_key_and_real_service_confirmation_are_clear(tmp_path):
     done = run("fit", "--duration", "30")
     assert done.returncode != 0 and "MUSICAPI_KEY" in done.stderr
