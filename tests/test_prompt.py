@@ -66,3 +66,20 @@ def test_titles_and_tags_are_one_line_and_cut_between_characters():
     assert "\n" not in edited.title and "\n" not in edited.tags and "\n" not in spec.title
     assert len(edited.title) <= TITLE_LIMIT and edited.title == title.replace("\n", " ")[:len(edited.title)]
     edited.title.encode("utf-8")        # whole characters only
+
+
+def test_hundreds_of_markers_are_summarised_and_the_prompt_keeps_its_ending():
+    from scorefit.core.prompt import PROMPT_LIMIT, derive_prompt
+    from scorefit.core.timeline import FrameRate, Marker, Timeline
+    moods = ["calm", "tense build", "epic chase", "sad", "triumphant finale"]
+    markers = tuple(Marker(24 * 2 * i + 12, f"{moods[i % 5]}\nshot {i}") for i in range(500))
+    timeline = Timeline(FrameRate.parse("24"), 24 * 60 * 17, markers=markers + (Marker(24 * 60 * 18, "epic"),))
+    spec = derive_prompt(timeline)
+    assert len(spec.prompt) <= PROMPT_LIMIT
+    assert spec.prompt.endswith("[Outro] resolve to a clear final chord\n[End]")
+    lines = spec.prompt.splitlines()
+    assert all(line.startswith(("[", "Style:", "Instrumental")) for line in lines)   # no split lines
+    # The sections still cover the whole cut, the last one reaching its end.
+    assert spec.sections[0].start == 0 and spec.sections[-1].end == timeline.duration_seconds
+    assert all(a.end == b.start for a, b in zip(spec.sections, spec.sections[1:]))
+    assert float(spec.sections[-1].start) > 60 * 10

@@ -106,6 +106,33 @@ def _energy(moods) -> int:
     return max((MOODS[m] for m in moods), default=1)
 
 
+def _section_lines(sections) -> list:
+    return [s.line(first=i == 0, last=i == len(sections) - 1) for i, s in enumerate(sections)]
+
+
+def summarise(sections: tuple, budget: int) -> tuple:
+    """Fewer, longer sections until their lines fit ``budget`` characters: the shortest
+    section joins its more alike neighbour (moods united, at most three), so a cut with
+    hundreds of markers still gets a prompt that covers all of it and keeps its ending."""
+    sections = list(sections)
+    while len(sections) > 1 and len("\n".join(_section_lines(sections))) > budget:
+        i = min(range(len(sections)), key=lambda k: sections[k].end - sections[k].start)
+        if i == 0:
+            j = 1
+        elif i == len(sections) - 1:
+            j = i - 1
+        else:
+            shared = [len(set(sections[k].moods) & set(sections[i].moods)) for k in (i - 1, i + 1)]
+            j = i - 1 if shared[0] >= shared[1] else i + 1
+        a, b = sorted((i, j))
+        keep = sections[a] if sections[a].end - sections[a].start >= sections[b].end - sections[b].start \
+            else sections[b]
+        moods = tuple(dict.fromkeys(keep.moods + sections[a].moods + sections[b].moods))[:3]
+        sections[a:b + 1] = [Section(sections[a].start, sections[b].end, moods,
+                                     max(sections[a].energy, sections[b].energy), keep.label)]
+    return tuple(sections)
+
+
 def section_at(sections, seconds) -> Section:
     for section in sections:
         if section.start <= seconds < section.end:
@@ -124,7 +151,9 @@ def derive_sections(timeline: Timeline, color_moods: dict | None = None) -> tupl
         if not moods:
             continue   # a marker without mood words is an edit note, not a change of music
         at = timeline.marker_seconds(marker)
-        label = clean_text(marker.name, 40)
+        if at >= timeline.duration_seconds:
+            continue   # past the end of the cut: no music is made there
+        label = clean_text(marker.name, 40, one_line=True)
         if at == 0:
             starts[0] = (Fraction(0), moods, label)
         else:
@@ -146,10 +175,11 @@ def derive_prompt(timeline: Timeline, *, style: str = DEFAULT_STYLE, instrumenta
     kind = "Instrumental soundtrack" if instrumental else "Soundtrack"
     head = f"{kind} for a {_clock(timeline.duration_seconds)} video"
     head += f' titled "{name}".' if name else "."
-    lines = [head, f"Style: {style}."]
-    for i, section in enumerate(sections):
-        lines.append(section.line(first=i == 0, last=i == len(sections) - 1))
-    lines += ["[Outro] resolve to a clear final chord", "[End]"]
+    opening = [head, f"Style: {clean_text(style, TAGS_LIMIT, one_line=True)}."]
+    closing = ["[Outro] resolve to a clear final chord", "[End]"]
+    budget = PROMPT_LIMIT - len("\n".join(opening + closing)) - 1
+    sections = summarise(sections, budget)
+    lines = opening + _section_lines(sections) + closing
     all_moods = dict.fromkeys(m for s in sections for m in s.moods)
     tags = ", ".join(dict.fromkeys([t.strip() for t in style.split(",") if t.strip()] + list(all_moods)))
     return PromptSpec(
