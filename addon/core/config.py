@@ -25,6 +25,9 @@ DEFAULTS = {
     "style": DEFAULT_STYLE,
     "instrumental": True,
     "alternate": True,
+    # The most a run may spend where nobody is asked first (Resolve's console mode). A
+    # 20-minute cut plans about 143 credits; raise it here for longer ones.
+    "credit_limit": 150,
 }
 
 

@@ -207,3 +207,16 @@ def test_console_mode_says_how_to_start_afresh(service, capsys):
     assert cli(["pending", "--forget", "no-such-job"]) == 2
     assert app.main(resolve.namespace()) == 0
     assert _placed(timeline, 1) == [(86400, 2880)]
+
+
+def test_console_mode_refuses_a_plan_above_the_credit_limit_and_says_how_to_raise_it(service, capsys):
+    from scorefit.core import config
+    resolve, timeline = _resolve(version=(19, 1), studio=False)
+    config.save_settings(credit_limit=20)
+    assert app.main(resolve.namespace()) == 1
+    out = capsys.readouterr().out
+    assert "Nothing was sent" in out and '"credit_limit"' in out and str(config.config_path()) in out
+    assert not [r for r in service.state.log if r["method"] == "POST"] and _placed(timeline, 1) == []
+    config.save_settings(credit_limit=config.DEFAULTS["credit_limit"])
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == [(86400, 2880)]
