@@ -66,6 +66,9 @@ def frame_rate(settings: dict) -> FrameRate:
 def read_timeline(timeline) -> Timeline:
     settings = timeline.GetSetting() or {}       # the dict form works on every version
     start, end = int(timeline.GetStartFrame()), int(timeline.GetEndFrame())
+    if end <= start:
+        raise ResolveError(f"The timeline '{timeline.GetName()}' is empty: put the cut on it first, "
+                           "then run ScoreFit again. Nothing was sent.")
     markers = tuple(
         Marker(frame=int(round(float(at))), name=str(info.get("name", "")),
                note=str(info.get("note", "")), color=str(info.get("color", "")),

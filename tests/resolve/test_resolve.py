@@ -220,3 +220,12 @@ def test_console_mode_refuses_a_plan_above_the_credit_limit_and_says_how_to_rais
     config.save_settings(credit_limit=config.DEFAULTS["credit_limit"])
     assert app.main(resolve.namespace()) == 0
     assert _placed(timeline, 1) == [(86400, 2880)]
+
+
+@pytest.mark.parametrize("studio", [False, True])
+def test_an_empty_timeline_gets_a_plain_message_and_nothing_is_sent(service, capsys, studio):
+    resolve, timeline = _resolve(version=(19, 1), studio=studio, frames=0)
+    assert app.main(resolve.namespace()) == 1
+    out = capsys.readouterr().out
+    assert "is empty: put the cut on it first" in out and "Unexpected error" not in out
+    assert "Paid steps" not in out and not [r for r in service.state.log if r["method"] == "POST"]
