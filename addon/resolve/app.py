@@ -16,6 +16,8 @@ from ..core.plan import MODELS
 from ..core.session import BackgroundJob, Choices, connect, describe, plan_for
 from . import adapter
 
+# The alternate take is not placed in Resolve yet, so it is not paid for either.
+ALTERNATE = False
 FREE_EDITION = ("This edition of Resolve has no script dialogs (the free edition since 19.1), "
                 "so ScoreFit runs in console mode with the settings in {config}.")
 
@@ -53,7 +55,7 @@ def console(resolve, project, timeline) -> int:
     try:
         timeline_model = adapter.read_timeline(timeline)
         service = _service()
-        plan = plan_for(timeline_model, Choices.from_config(), service.identity)
+        plan = plan_for(timeline_model, Choices.from_config(alternate=ALTERNATE), service.identity)
     except (ValueError, MusicAPIError, adapter.ResolveError) as error:
         _print(describe(error) if not isinstance(error, adapter.ResolveError) else str(error))
         return 1
@@ -97,7 +99,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
     except (ValueError, adapter.ResolveError) as error:
         _print(str(error))
         return 1
-    stored = Choices.from_config()
+    stored = Choices.from_config(alternate=ALTERNATE)
     models = list(MODELS)
     window = dispatcher.AddWindow(
         {"ID": "ScoreFit", "WindowTitle": "ScoreFit: soundtrack for this timeline",

@@ -229,3 +229,23 @@ def test_an_empty_timeline_gets_a_plain_message_and_nothing_is_sent(service, cap
     out = capsys.readouterr().out
     assert "is empty: put the cut on it first" in out and "Unexpected error" not in out
     assert "Paid steps" not in out and not [r for r in service.state.log if r["method"] == "POST"]
+
+
+@pytest.mark.parametrize("studio", [False, True])
+def test_the_alternate_take_is_not_paid_for_since_resolve_does_not_place_it(service, studio):
+    from scorefit.core import config
+    config.save_settings(alternate=True)          # the editor's setting, from Blender say
+    resolve, timeline = _resolve(version=(20, 2) if studio else (19, 1), studio=studio)
+    if studio:
+        def actions(window):
+            items = window.GetItems()
+            window.fire("Generate", "Clicked")
+            while "Placed" not in items["Status"].Text and "did not" not in items["Status"].Text:
+                yield
+            window.fire("Cancel", "Clicked")
+            yield
+        resolve.fusion.UIManager.actions = actions
+    assert app.main(resolve.namespace()) == 0
+    kinds = [c["what"] for c in service.state.charges if not c["what"].startswith("refund")]
+    assert kinds.count("wav") == 1, kinds           # the primary's WAV only
+    assert _placed(timeline, 1) == [(86400, 2880)]
