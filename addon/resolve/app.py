@@ -106,7 +106,8 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
          "Geometry": [200, 200, 560, 520]},
         ui.VGroup([
             ui.Label({"ID": "Timeline", "Text": f"{timeline_model.name}: {timeline_model.duration_timecode} "
-                      f"at {timeline_model.fps} fps, {len(timeline_model.markers)} markers"}),
+                      f"at {timeline_model.fps} fps, {len(timeline_model.markers)} markers; frames "
+                      f"{timeline_model.start_frame} to {timeline_model.end_frame} (end exclusive)"}),
             ui.Label({"Text": "Prompt (derived from the timeline; edit freely)"}),
             ui.TextEdit({"ID": "Prompt"}),
             ui.HGroup([ui.Label({"Text": "Style"}), ui.LineEdit({"ID": "Style", "Text": stored.style})]),

@@ -100,6 +100,8 @@ def test_studio_dialog_generates_and_places(service, version):
     def actions(window):
         items = window.GetItems()
         assert "Instrumental" in items["Prompt"].PlainText      # the derived prompt, editable
+        # which end-frame convention was assumed, as the console says too
+        assert "frames 86400 to 89280 (end exclusive)" in items["Timeline"].Text
         assert "credits" in items["Plan"].Text
         items["Prompt"].PlainText += "\nWarm analog synths."
         window.fire("Generate", "Clicked")
