@@ -149,7 +149,11 @@ def provenance_comment(provenance: dict) -> str:
 def place(resolve, project, timeline, path: Path, provenance: dict) -> Placement:
     pool = project.GetMediaPool()
     item = import_clip(resolve, pool, path)
-    item.SetMetadata("Comments", provenance_comment(provenance))
+    # Provenance in the Media Pool's Comments column (a clip property) and in the Comments
+    # metadata field: Resolve keeps the two apart, and editors look at either.
+    comment = provenance_comment(provenance)
+    item.SetClipProperty("Comments", comment)
+    item.SetMetadata("Comments", comment)
     start, end = int(timeline.GetStartFrame()), int(timeline.GetEndFrame())
     frames = int(float(item.GetClipProperty("Frames") or 0))
     if frames <= 0:

@@ -28,8 +28,8 @@ README_API = {
     "MediaPool": {"GetRootFolder": (17,), "AddSubFolder": (17,), "GetCurrentFolder": (17,),
                   "SetCurrentFolder": (17,), "ImportMedia": (17,), "AppendToTimeline": (17,)},
     "Folder": {"GetName": (17,), "GetSubFolderList": (17,), "GetClipList": (17,)},
-    "MediaPoolItem": {"GetName": (17,), "GetClipProperty": (17,), "SetMetadata": (17,),
-                      "GetMetadata": (17,)},
+    "MediaPoolItem": {"GetName": (17,), "GetClipProperty": (17,), "SetClipProperty": (17,),
+                      "SetMetadata": (17,), "GetMetadata": (17,)},
     "Timeline": {"GetName": (17,), "GetStartFrame": (17,), "GetEndFrame": (17,), "GetStartTimecode": (18,),
                  "GetSetting": (17,), "GetTrackCount": (17,), "GetItemListInTrack": (17,),
                  "GetMarkers": (17,), "AddMarker": (17,), "AddTrack": (18, 5),
@@ -104,13 +104,22 @@ class FakeClip(_Api):
         self.frames = math.floor(self.seconds * fps)
         self.name = path.rsplit("/", 1)[-1]
         self.metadata = {}
+        # The Media Pool's Comments column is a clip property of its own: SetMetadata
+        # ("Comments") does not fill it (as reported against Resolve), SetClipProperty does.
+        self.comments = ""
 
     def GetName(self): return self.name
 
     def GetClipProperty(self, name=None):
         props = {"File Path": self.path, "Frames": str(self.frames), "FPS": float(self.fps),
-                 "Clip Name": self.name, "Type": "Audio"}
+                 "Clip Name": self.name, "Type": "Audio", "Comments": self.comments}
         return props if name is None else props.get(name, "")
+
+    def SetClipProperty(self, name, value):
+        if name != "Comments":
+            return False          # the read-only ones (Frames, FPS, File Path, …)
+        self.comments = str(value)
+        return True
 
     def SetMetadata(self, key, value=None):
         self.metadata[key] = str(value)

@@ -117,6 +117,7 @@ def test_studio_dialog_generates_and_places(service, version):
     assert _placed(timeline, 1) == [(86400, 2880)]
     clip = timeline.tracks[1][0].clip
     assert "Warm analog synths" in clip.GetMetadata("Comments")
+    assert clip.GetClipProperty("Comments") == clip.GetMetadata("Comments")    # the Comments column too
 
 
 def test_dialog_cancel_places_nothing(service):
