@@ -131,11 +131,23 @@ def import_clip(resolve, pool, path: Path):
             pool.SetCurrentFolder(previous)
     if items:
         return items[0]
-    # Already imported (same file): Resolve returns nothing; find it by its path.
-    for item in folder.GetClipList() or []:
-        if Path(str(item.GetClipProperty("File Path") or "")) == Path(path):
-            return item
+    # Already in the pool (the same file): Resolve imports nothing. The editor may have moved
+    # it to any bin since, so look everywhere, by its file path.
+    found = _find_in_pool(pool.GetRootFolder(), Path(path))
+    if found is not None:
+        return found
     raise ResolveError(f"Resolve did not import {path}. Check that the file exists and is readable.")
+
+
+def _find_in_pool(folder, path: Path):
+    for item in folder.GetClipList() or []:
+        if Path(str(item.GetClipProperty("File Path") or "")) == path:
+            return item
+    for sub in folder.GetSubFolderList() or []:
+        found = _find_in_pool(sub, path)
+        if found is not None:
+            return found
+    return None
 
 
 def provenance_comment(provenance: dict) -> str:

@@ -252,3 +252,16 @@ def test_the_alternate_take_is_not_paid_for_since_resolve_does_not_place_it(serv
     kinds = [c["what"] for c in service.state.charges if not c["what"].startswith("refund")]
     assert kinds.count("wav") == 1, kinds           # the primary's WAV only
     assert _placed(timeline, 1) == [(86400, 2880)]
+
+
+def test_running_again_finds_the_clip_wherever_the_editor_moved_it(service, capsys):
+    resolve, timeline = _resolve(version=(19, 1), studio=False)
+    assert app.main(resolve.namespace()) == 0
+    pool = resolve.project.pool
+    (bin_,) = [f for f in pool.root.subfolders if f.name == "ScoreFit"]
+    clip = bin_.clips.pop()
+    pool.root.clips.append(clip)                 # the editor tidied it into the root bin
+    timeline.tracks[1].clear()                   # and took it off the timeline
+    assert app.main(resolve.namespace()) == 0, capsys.readouterr().out
+    assert _placed(timeline, 1) == [(86400, 2880)]
+    assert timeline.tracks[1][0].clip is clip and not bin_.clips     # the same clip, not a new import
