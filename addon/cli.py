@@ -27,18 +27,20 @@ from .core.fit_file import fit_file, report_path
 
 def _timeline(args) -> Timeline:
     """The cut from --timeline FILE or --duration; a clear message (no traceback) if it can't be read."""
+    where = ""
     if args.timeline:
         path = Path(args.timeline)
+        where = f"{path} is not a ScoreFit timeline (see tools/sample_timeline.json): "
         try:
             data = json.loads(path.read_text("utf-8"))
-            return Timeline.from_dict(data)
         except FileNotFoundError:
             raise SystemExit(f"scorefit: there is no timeline file at {path}") from None
         except OSError as error:
             raise SystemExit(f"scorefit: could not read {path}: {error.strerror or error}") from None
-        except (ValueError, KeyError, TypeError) as error:
-            raise SystemExit(f"scorefit: {path} is not a ScoreFit timeline ({error.__class__.__name__}: "
-                             f"{error}); see tools/sample_timeline.json for the format") from None
+        except ValueError as error:
+            raise SystemExit(f"scorefit: {where}{error}") from None
+        if not isinstance(data, dict):
+            raise SystemExit(f"scorefit: {where}it holds no JSON object")
     elif args.duration:
         data = {"duration_seconds": args.duration, "fps": args.fps, "start_frame": args.start_frame,
                 "name": args.name, "sample_rate": args.sample_rate, "markers": []}
@@ -49,8 +51,10 @@ def _timeline(args) -> Timeline:
         raise SystemExit("scorefit: give --timeline FILE or --duration SECONDS (see --help)")
     try:
         return Timeline.from_dict(data)
-    except (ValueError, KeyError, TypeError) as error:
-        raise SystemExit(f"scorefit: {error}") from None
+    except KeyError as error:
+        raise SystemExit(f"scorefit: {where}it has no {error} field") from None
+    except (ValueError, TypeError, AttributeError) as error:
+        raise SystemExit(f"scorefit: {where}{error}") from None
 
 
 def _plan(args, timeline: Timeline, service_identity: str):
@@ -151,9 +155,9 @@ def cmd_fit_file(args) -> int:
     except (AudioError, DecoderMissing, FitError, ValueError) as error:
         sys.stderr.write(f"scorefit: {error}\n")
         return 2
-    except OSError as error:
-        sys.stderr.write(f"scorefit: could not write {args.output_file}: {error.strerror or error}; "
-                         "choose a folder you can write to with -o.\n")
+    except OSError as error:         # the input unreadable, or the output folder unwritable
+        sys.stderr.write(f"scorefit: {error.filename or args.output_file}: {error.strerror or error} "
+                         f"(the output goes to {args.output_file}; -o chooses another place)\n")
         return 2
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
@@ -37,7 +36,6 @@ class _Fit:
     thread: threading.Thread | None = None
     report: FitReport | None = None
     error: str = ""
-    started: float = field(default_factory=time.perf_counter)
 
 
 current: _Fit | None = None
@@ -59,7 +57,7 @@ def fittable(strip) -> str:
 def _output(source: Path, frames: int, rate: int) -> Path:
     """Beside the .blend when it is saved, else in the user's library; named from what it is
     made of, so fits of different strips or lengths never overwrite each other."""
-    folder = Path(bpy.path.abspath("//ScoreFit")) if bpy.data.filepath else Library().root / "fitted"
+    folder = runner.project_folder() or Library().root / "fitted"
     stat = source.stat()
     key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{frames}|{rate}"
                          .encode("utf-8")).hexdigest()[:10]
@@ -118,14 +116,7 @@ def tick() -> float | None:
 
 def wait(timeout: float = 120, on_tick=None) -> runner.Message:
     """For scripts and ``--background``, where Blender runs no timers."""
-    deadline = time.monotonic() + timeout
-    while bpy.app.timers.is_registered(tick) and time.monotonic() < deadline:
-        time.sleep(0.02)
-        if on_tick:
-            on_tick()
-        if tick() is None and bpy.app.timers.is_registered(tick):
-            bpy.app.timers.unregister(tick)
-    return runner.state.message
+    return runner.drive(tick, timeout, on_tick)
 
 
 def _finish(job: _Fit):

@@ -15,9 +15,9 @@ BAR, PHRASE = "SF bar ", "SF phrase "
 
 
 def _report_of(sidecar: Path) -> dict:
-    data = json.loads(sidecar.read_text("utf-8"))
-    fit = data.get("fit", {})
-    return fit.get("primary", fit) if "primary" in fit else fit
+    # A generated soundtrack's provenance holds a report per take; Fit Strip to Cut's, one.
+    fit = json.loads(sidecar.read_text("utf-8")).get("fit", {})
+    return fit.get("primary", fit)
 
 
 def source(scene) -> tuple[int, dict]:

@@ -16,6 +16,15 @@ from .read import timeline_from_scene
 SHORTCUT = "Ctrl Shift M"
 
 
+def _started(operator, error: str | None, started: str) -> set:
+    """An operator that starts background work: the reason it could not, or that it did."""
+    if error:
+        operator.report({"ERROR"}, error)
+        return {"CANCELLED"}
+    operator.report({"INFO"}, started)
+    return {"FINISHED"}
+
+
 class SCOREFIT_OT_generate(bpy.types.Operator):
     bl_idname = "scorefit.generate"
     bl_label = "Generate Soundtrack"
@@ -50,12 +59,8 @@ class SCOREFIT_OT_generate(bpy.types.Operator):
         return manager.invoke_confirm(self, event)
 
     def execute(self, context):
-        error = runner.start(context, start_afresh=self.start_afresh)
-        if error:
-            self.report({"ERROR"}, error)
-            return {"CANCELLED"}
-        self.report({"INFO"}, "ScoreFit: generating; progress is in the sidebar's ScoreFit tab")
-        return {"FINISHED"}
+        return _started(self, runner.start(context, start_afresh=self.start_afresh),
+                        "ScoreFit: generating; progress is in the sidebar's ScoreFit tab")
 
 
 class SCOREFIT_OT_cancel(bpy.types.Operator):
@@ -146,12 +151,8 @@ class SCOREFIT_OT_fit_strip(bpy.types.Operator):
         return True
 
     def execute(self, context):
-        error = fit_strip.start(context.scene, compat.active_strip(context.scene))
-        if error:
-            self.report({"ERROR"}, error)
-            return {"CANCELLED"}
-        self.report({"INFO"}, "ScoreFit: fitting the strip; it appears on a free channel when done")
-        return {"FINISHED"}
+        return _started(self, fit_strip.start(context.scene, compat.active_strip(context.scene)),
+                        "ScoreFit: fitting the strip; it appears on a free channel when done")
 
 
 class SCOREFIT_OT_add_bar_markers(bpy.types.Operator):

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import bpy
 
-from ..core.library import atomic_copy
 from ..core.musicapi import MusicAPIError
-from ..core.session import BackgroundJob, Snapshot, connect, describe, plan_for
+from ..core.session import BackgroundJob, Snapshot, connect, deliver, describe, plan_for
 from . import compat, props
 from .decode import decode_mp3
 from .place import PlacementError, place
@@ -51,7 +50,7 @@ class Stats:
 @dataclass
 class _State:
     job: BackgroundJob | None = None
-    move: "_Move | None" = None     # files being copied to where the project now is
+    copy: "_Copy | None" = None     # files being copied beside the project, before placing
     scene_uid: int = 0
     scene_name: str = ""
     message: Message = field(default_factory=Message)
@@ -66,7 +65,10 @@ def busy() -> bool:
 
 
 def snapshot() -> Snapshot | None:
-    return state.job.snapshot() if state.job else None
+    if state.job is None:
+        return None
+    snap = state.job.snapshot()
+    return replace(snap, stage="Copying") if state.copy is not None else snap
 
 
 def _fail(text: str) -> str:
@@ -96,10 +98,7 @@ def start(context, *, start_afresh: bool = False) -> str | None:
     except ValueError as error:
         service.close()
         return _fail(describe(error))
-    # Saved projects get their soundtrack next to the .blend, so the project stays portable;
-    # if the project is saved elsewhere meanwhile, the files follow it before placing.
-    state.job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh,
-                              deliver_to=_project_folder()).start()
+    state.job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh).start()
     state.scene_uid, state.scene_name = scene.session_uid, scene.name
     state.message = Message()
     state.stats = Stats()
@@ -119,21 +118,20 @@ def cancel():
 
 
 @dataclass
-class _Move:
-    """Copy a result's files into the project's folder, off the main thread."""
+class _Copy:
+    """The result's files being copied beside the project (``core.session.deliver``) in a
+    thread: where the project is saved is read when the job ends, so a Save As (or a first
+    save) during the job takes the soundtrack along."""
     result: object
     folder: Path
     thread: threading.Thread | None = None
-    copies: dict = field(default_factory=dict)
+    delivered: object = None
     error: str = ""
 
-    def start(self) -> "_Move":
+    def start(self) -> "_Copy":
         def work():
             try:
-                for name in ("primary", "alternate", "sidecar"):
-                    source = getattr(self.result, name)
-                    if source is not None:
-                        self.copies[name] = atomic_copy(source, self.folder / Path(source).name)
+                self.delivered = deliver(self.result, self.folder)
             except OSError as error:
                 self.error = f"Could not copy the soundtrack to {self.folder}: {error.strerror or error}."
         self.thread = threading.Thread(target=work, name="ScoreFit copy", daemon=True)
@@ -141,8 +139,8 @@ class _Move:
         return self
 
 
-def _project_folder() -> Path | None:
-    """Where the soundtrack belongs now: beside the .blend as it is saved at this moment."""
+def project_folder() -> Path | None:
+    """Where ScoreFit's files belong now: beside the .blend as it is saved at this moment."""
     return Path(bpy.path.abspath("//ScoreFit")) if bpy.data.filepath else None
 
 
@@ -153,19 +151,19 @@ def tick() -> float | None:
     if job is None:
         return None
     snap = job.snapshot()
-    if not snap.finished or _moving(snap):
+    if not snap.finished or _copying(snap):
         _redraw()
         _status(f"ScoreFit: {snap.stage} {snap.fraction * 100:.0f} %")
         state.stats.ticks += 1
         state.stats.longest_tick = max(state.stats.longest_tick, time.perf_counter() - began)
         return TICK
-    if state.move is not None:
-        move, state.move = state.move, None
-        if move.error:
-            snap = replace(snap, state="failed", error=f"{move.error} The soundtrack is kept at "
+    if state.copy is not None:
+        copy, state.copy = state.copy, None
+        if copy.error:
+            snap = replace(snap, state="failed", error=f"{copy.error} The soundtrack is kept at "
                                                         f"{snap.result.primary}.")
         else:
-            snap = replace(snap, result=replace(snap.result, **move.copies))
+            snap = replace(snap, result=copy.delivered)
     state.job = None
     # The worker is only closing its connections now; let it end before Blender data changes.
     job.join(2)
@@ -175,32 +173,41 @@ def tick() -> float | None:
     return None
 
 
-def _moving(snap: Snapshot) -> bool:
-    """True while the files are still being copied to where the project is now (it was
-    saved, or saved elsewhere, while the job ran): placed strips must point there."""
+def _copying(snap: Snapshot) -> bool:
+    """True while a finished result's files are still being copied beside the project (the
+    copy starts at the first call); False for an unsaved project or files already there."""
     if snap.state != "done":
         return False
-    if state.move is None:
-        folder = _project_folder()
+    if state.copy is None:
+        folder = project_folder()
         if folder is None or Path(snap.result.primary).parent == folder:
             return False
-        state.move = _Move(snap.result, folder).start()
-    return state.move.thread.is_alive()
+        state.copy = _Copy(snap.result, folder).start()
+    return state.copy.thread.is_alive()
 
 
 def wait(timeout: float | None = None, on_tick=None) -> Message:
-    """For scripts and ``blender --background``, where no event loop runs timers: tick
-    until the job ends, as Blender's window manager would, and return the outcome."""
+    """For scripts and ``blender --background``: run the job to its end and return the
+    outcome; past ``timeout`` the job is cancelled (and stops at its next safe point)."""
+    return drive(tick, timeout, on_tick, on_timeout=cancel)
+
+
+def drive(timer, timeout: float | None = None, on_tick=None, on_timeout=None) -> Message:
+    """Where no event loop runs timers (scripts, ``blender --background``), call ``timer``
+    every 20 ms as Blender's window manager would, until it stops itself. At ``timeout``:
+    ``on_timeout()`` once and carry on, or stop waiting when there is none."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    while bpy.app.timers.is_registered(tick):
+    while bpy.app.timers.is_registered(timer):
         if deadline is not None and time.monotonic() > deadline:
-            cancel()
-            deadline = None     # let the worker stop at its next safe point
+            if on_timeout is None:
+                break
+            on_timeout()
+            deadline = None
         time.sleep(0.02)
         if on_tick:
             on_tick()
-        if tick() is None and bpy.app.timers.is_registered(tick):
-            bpy.app.timers.unregister(tick)
+        if timer() is None and bpy.app.timers.is_registered(timer):
+            bpy.app.timers.unregister(timer)
     return state.message
 
 
@@ -294,8 +301,8 @@ def shutdown():
         state.job.cancel()
         state.job.join(5)
         state.job = None
-    if state.move is not None and state.move.thread is not None:
-        state.move.thread.join(10)
-    state.move = None
+    if state.copy is not None and state.copy.thread is not None:
+        state.copy.thread.join(10)
+    state.copy = None
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)

@@ -107,7 +107,8 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
             row = layout.row(align=True)
             row.operator("scorefit.add_bar_markers", icon="MARKER_HLT")
             row.operator("scorefit.remove_bar_markers", text="", icon="X")
-        if compat.active_strip(scene) is not None and compat.active_strip(scene).type == "SOUND":
+        active = compat.active_strip(scene)
+        if active is not None and active.type == "SOUND":
             layout.separator()
             layout.operator("scorefit.fit_strip", icon="MOD_TIME")
 

@@ -49,9 +49,6 @@ class Frames:
     chroma: np.ndarray           # (tonal frames, 12), L1-normalised pitch-class energy
     timbre: np.ndarray           # (tonal frames, bands) log band energies
 
-    def time(self, frame) -> np.ndarray:
-        return np.asarray(frame) * self.seconds_per_frame
-
 
 @dataclass
 class Analysis:
@@ -112,7 +109,6 @@ def _filterbanks(n_fft: int, rate: int):
     return bands, chroma, low
 
 
-ANALYSIS_RATE = 24000            # about: the host rate halved (or kept below 32 kHz)
 ONSET_LATENCY = 0.006           # centred frames see an attack this early (measured on kicks)
 
 
@@ -192,7 +188,7 @@ def frame_features(audio: Audio) -> Frames:
     broad = np.minimum(broad, np.percentile(broad, 99.9))
     low_novelty = np.minimum(low_novelty, np.percentile(low_novelty, 99.9))
     # Kick and bass mark the beat in much music (cymbals and hats often mark its halves);
-    # in orchestral music the low end is mostly held notes, so it counts for half.
+    # in orchestral music the low end is mostly held notes, so it counts for a quarter.
     novelty = broad / (broad.std() + 1e-9) + LOW_WEIGHT * low_novelty / (low_novelty.std() + 1e-9)
     return Frames(spf, novelty, broad, low_novelty, loudness.astype(np.float32), tonal_hop / rate, chroma,
                   timbre)
@@ -425,14 +421,11 @@ def _loudest_second(frames: Frames) -> float:
 def bar_features(result: Analysis) -> dict:
     """Per bar: mean chroma, timbre and loudness, and the first and last beat's features."""
     starts = result.downbeat_index
-    ends = np.append(starts[1:], result.beats.size)
-    def mean(values):
-        cumulative = np.concatenate([np.zeros((1,) + values.shape[1:]), np.cumsum(values, axis=0)])
-        count = (ends - starts).reshape((-1,) + (1,) * (values.ndim - 1))
-        return (cumulative[ends] - cumulative[starts]) / np.maximum(count, 1)
+    bounds = np.append(starts, result.beats.size)
+    ends = bounds[1:]
     return {
-        "chroma": mean(result.beat_chroma), "timbre": mean(result.beat_timbre),
-        "loudness": mean(result.beat_loudness),
+        "chroma": _by_beat(result.beat_chroma, bounds), "timbre": _by_beat(result.beat_timbre, bounds),
+        "loudness": _by_beat(result.beat_loudness, bounds),
         "first_chroma": result.beat_chroma[starts], "last_chroma": result.beat_chroma[ends - 1],
         "first_timbre": result.beat_timbre[starts], "last_timbre": result.beat_timbre[ends - 1],
         "first_loudness": result.beat_loudness[starts], "last_loudness": result.beat_loudness[ends - 1],
@@ -445,9 +438,9 @@ def _phrase_offset(result: Analysis) -> int:
     if starts.size < 9:
         return 0
     features = bar_features(result)
-    chroma, timbre = features["chroma"], features["timbre"]
-    change = (np.abs(np.diff(chroma, axis=0)).sum(axis=1) / (np.median(np.abs(np.diff(chroma, axis=0)).sum(axis=1)) + 1e-9)
-              + np.abs(np.diff(timbre, axis=0)).mean(axis=1) / (np.median(np.abs(np.diff(timbre, axis=0)).mean(axis=1)) + 1e-9))
+    harmony = np.abs(np.diff(features["chroma"], axis=0)).sum(axis=1)
+    timbre = np.abs(np.diff(features["timbre"], axis=0)).mean(axis=1)
+    change = harmony / (np.median(harmony) + 1e-9) + timbre / (np.median(timbre) + 1e-9)
     # change[k] is between bar k and bar k+1: a phrase starting at bar k+1.
     scores = [change[(np.arange(change.size) + 1) % 4 == phase].mean() for phase in range(4)]
     return int(np.argmax(scores))

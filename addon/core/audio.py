@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import shutil
 import struct
+import tempfile
 import warnings
 from dataclasses import dataclass
 from math import gcd
@@ -56,9 +57,6 @@ class Audio:
     def seconds(self) -> float:
         return self.frames / self.rate
 
-    def mono(self) -> np.ndarray:
-        return self.samples.mean(axis=1, dtype=np.float32)
-
 
 def mp3_decoder_available(host_decoder: Decoder | None = None) -> bool:
     return host_decoder is not None or shutil.which("ffmpeg") is not None
@@ -72,12 +70,11 @@ def load(path: Path, decoder: Decoder | None = None) -> Audio:
     if path.suffix.lower() == ".wav":
         return read_wav(path)
     if decoder is not None:
-        wav = path.with_name(path.name + ".decoded.wav")
-        try:
+        # Decoded in a private temporary folder: never beside the editor's own file.
+        with tempfile.TemporaryDirectory(prefix="scorefit-") as folder:
+            wav = Path(folder) / "decoded.wav"
             decoder(path, wav)
             return read_wav(wav)
-        finally:
-            wav.unlink(missing_ok=True)
     if shutil.which("ffmpeg"):
         return _load_with_ffmpeg(path)
     if path.suffix.lower() == ".mp3":

@@ -71,11 +71,11 @@ def find_ending(analysis: Analysis) -> Ending:
     strong = np.percentile(novelty[novelty > 0], 90) if np.any(novelty > 0) else 0.0
     window = np.arange(max(0, int((end_of_sound - 20.0) / spf)), int(end_of_sound / spf))
     peaks = window[(novelty[window] >= strong) & (level[window] > active - 20)]
+    fade_start = _fade_start(level, active, end_of_sound, spf)
     if peaks.size == 0:
-        return Ending("fade-out", end_of_sound, _fade_start(level, active, end_of_sound, spf), file_end)
+        return Ending("fade-out", end_of_sound, fade_start, file_end)
     hit = peaks[-1] * spf
     # A fade-out keeps playing while it fades: its last attacks are far below the active level.
-    fade_start = _fade_start(level, active, end_of_sound, spf)
     if end_of_sound - fade_start > 3.0 and fade_start < hit:
         return Ending("fade-out", end_of_sound, fade_start, file_end)
     shape = "hard stop" if end_of_sound - hit <= HARD_STOP_SECONDS else "ring-out"

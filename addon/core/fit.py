@@ -20,7 +20,7 @@ Music shorter than the cut is an error: the pipeline extends it; nothing pads si
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -67,6 +67,7 @@ class FitReport:
     sample_rate: int
     bpm: float | None
     meter: int | None
+    meter_confidence: float
     beat_confidence: float
     ending: str                 # ring-out | hard stop | fade-out | none
     ending_kept: bool
@@ -80,9 +81,7 @@ class FitReport:
     phrases: tuple = ()         # output seconds of each 4-bar phrase start
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["joins"] = [asdict(j) if not isinstance(j, dict) else j for j in self.joins]
-        return data
+        return asdict(self)
 
 
 @dataclass
@@ -119,8 +118,7 @@ def fit(source: Audio, target_samples: int, sample_rate: int = 48000) -> tuple[A
     ending = find_ending(analysis)
     plan = _choose(music, analysis, ending, target_samples)
     out, joins, pieces = _render(music, analysis, plan, target_samples)
-    report = _report(plan, joins, analysis, ending, target_samples, total, sample_rate)
-    return out, replace(report, **_grid(analysis, pieces, target_samples, sample_rate))
+    return out, _report(plan, joins, pieces, analysis, ending, target_samples, total, sample_rate)
 
 
 def _grid(analysis: Analysis, pieces: list, target: int, rate: int) -> dict:
@@ -336,15 +334,13 @@ def _phrase_fade(analysis: Analysis, target: int, rate: int) -> _Plan:
     """Fade over whole bars (a phrase where possible), starting on a bar line."""
     target_s = target / rate
     best = None
-    if analysis.pulse:
-        for index, start in zip(analysis.downbeat_index, analysis.downbeats):
-            length = target_s - start
-            if not FADE_SECONDS[0] <= length <= FADE_SECONDS[1]:
-                continue
-            bar = int(np.searchsorted(analysis.downbeat_index, index))
-            score = abs(length - 8.0) / 8.0 + (0 if (bar - analysis.phrase_offset) % 4 == 0 else 0.5)
-            if best is None or score < best[0]:
-                best = (score, start)
+    for bar, start in enumerate(analysis.downbeats):
+        length = target_s - start
+        if not FADE_SECONDS[0] <= length <= FADE_SECONDS[1]:
+            continue
+        score = abs(length - 8.0) / 8.0 + (0 if (bar - analysis.phrase_offset) % 4 == 0 else 0.5)
+        if best is None or score < best[0]:
+            best = (score, start)
     start = best[1] if best else max(0.0, target_s - FADE_SECONDS[0])
     fade = target - int(round(start * rate))
     return _Plan([_Piece(0, target)], fade=fade, method="fade", error=None, ending_kept=False)
@@ -399,7 +395,8 @@ def _rms_db(samples: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-12)) if samples.size else -120.0
 
 
-def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple[Audio, list]:
+def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple[Audio, list, list]:
+    """The output, what each join did, and the source pieces as finally cut."""
     rate = music.rate
     src = music.samples
     pieces = [_Piece(p.start, p.end) for p in plan.pieces]
@@ -445,62 +442,61 @@ def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
         seconds = NO_PULSE_CROSSFADE
     else:
         seconds = SHORT_CROSSFADE if attack else min(LONG_CROSSFADE, beat / 4)
-    length = int(seconds * rate)
-    length = max(1, min(length, position, piece.start, previous.end))
-    t = np.linspace(0, np.pi / 2, length, dtype=np.float32)[:, None]
-    incoming = src[piece.start - length:piece.start]
-    outgoing = src[previous.end - length:previous.end]
-    out[position - length:position] = outgoing * np.cos(t) + incoming * np.sin(t)
-    # Level: what was heard in the last 2 s against what comes in the next 2 s.
+    length = max(1, min(int(seconds * rate), position, piece.start, previous.end))
+    # Level: what was heard in the 2 s before the crossfade against the 2 s that come.
     window = int(2 * rate)
-    heard = _rms_db(out[max(0, position - window):position])
+    heard = _rms_db(out[max(0, position - length - window):position - length])
     coming = _rms_db(src[piece.start:piece.start + window])
     gain = float(np.clip(heard - coming, -LEVEL_MATCH_LIMIT_DB, LEVEL_MATCH_LIMIT_DB))
-    if abs(gain) >= 1.0:
-        ease = min(out.shape[0] - position, int(max(2 * 4 * beat, 2.0) * rate))
-        ramp = 10 ** (np.linspace(gain, 0, ease, dtype=np.float32) / 20)
-        out[position:position + ease] *= ramp[:, None]
-        out[position - length:position] = outgoing * np.cos(t) + incoming * np.sin(t) * ramp[0]
-    else:
+    if abs(gain) < 1.0:
         gain = 0.0
+    else:
+        # Start at the heard level and ease back to the music's own over two bars.
+        ease = min(out.shape[0] - position, int(max(2 * 4 * beat, 2.0) * rate))
+        out[position:position + ease] *= (10 ** (np.linspace(gain, 0, ease, dtype=np.float32) / 20))[:, None]
+    t = np.linspace(0, np.pi / 2, length, dtype=np.float32)[:, None]
+    incoming = src[piece.start - length:piece.start] * np.float32(10 ** (gain / 20))
+    out[position - length:position] = src[previous.end - length:previous.end] * np.cos(t) + incoming * np.sin(t)
     return {"output": position, "from": previous.end, "to": piece.start,
             "crossfade_ms": 1000 * length / rate, "gain_db": round(gain, 2)}
 
 
-def _report(plan, rendered_joins, analysis, ending, target, total, rate) -> FitReport:
-    joins = []
-    for (cost, bar_from, bar_to), r in zip(plan.joins, rendered_joins):
-        joins.append(Join(round(r["output"] / rate, 4), round(r["from"] / rate, 4), round(r["to"] / rate, 4),
-                          bar_from, bar_to, round(cost, 3), round(r["crossfade_ms"], 1), r["gain_db"]))
+def _report(plan, rendered_joins, pieces, analysis, ending, target, total, rate) -> FitReport:
+    joins = tuple(
+        Join(round(r["output"] / rate, 4), round(r["from"] / rate, 4), round(r["to"] / rate, 4),
+             bar_from, bar_to, round(cost, 3), round(r["crossfade_ms"], 1), r["gain_db"])
+        for (cost, bar_from, bar_to), r in zip(plan.joins, rendered_joins))
     error_ms = None if plan.error is None else round(1000 * plan.error / rate, 1)
-    trimmed_ms = round(1000 * plan.trimmed / rate, 1) if plan.method == "bars" else 0.0
-    report = FitReport(
+    fade_seconds = round(plan.fade / rate, 3)
+    return FitReport(
         method=plan.method, target_samples=target, source_samples=total, sample_rate=rate,
         bpm=round(analysis.bpm, 2) if analysis.pulse else None,
         meter=analysis.meter if analysis.pulse else None,
+        meter_confidence=round(analysis.meter_confidence, 3),
         beat_confidence=round(analysis.confidence, 3), ending=ending.shape,
         ending_kept=plan.ending_kept and ending.has_ending, ending_error_ms=error_ms,
-        ending_trimmed_ms=trimmed_ms, joins=tuple(joins), fade_seconds=round(plan.fade / rate, 3))
-    return _with_quality(report, analysis)
+        ending_trimmed_ms=round(1000 * plan.trimmed / rate, 1) if plan.method == "bars" else 0.0,
+        joins=joins, fade_seconds=fade_seconds,
+        quality=_quality(plan.method, joins, ending.shape, error_ms, fade_seconds, analysis),
+        **_grid(analysis, pieces, target, rate))
 
 
-def _with_quality(report: FitReport, analysis: Analysis) -> FitReport:
-    beat = analysis.describe()
-    if report.method == "whole":
+def _quality(method, joins, ending, error_ms, fade_seconds, analysis) -> str:
+    """The fit in plain words, for the hosts to show."""
+    if method == "whole":
         words = "the whole song fits: nothing cut"
-    elif report.method == "bars":
-        cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in report.joins) or "no cut"
-        rough = max((j.cost for j in report.joins), default=0.0)
-        kind = "clean" if rough < 1.5 else "audible"
-        words = f"{kind} cut at {cuts}; the {report.ending} ends on the last frame"
-        if report.ending_error_ms and report.ending_error_ms < -42:
-            words += f", then {-report.ending_error_ms / 1000:.2f} s of silence"
-        elif report.ending_error_ms and report.ending_error_ms > 42:
-            words += f" {report.ending_error_ms / 1000:.2f} s early"
-    elif report.method == "fade":
-        words = f"no ending in the music: faded over the last {report.fade_seconds:.1f} s from a bar line"
-    elif report.method == "join":
-        words = f"no clear beat: joined into the {report.ending} with a {NO_PULSE_CROSSFADE:.1f} s crossfade"
+    elif method == "bars":
+        cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in joins) or "no cut"
+        kind = "clean" if max((j.cost for j in joins), default=0.0) < 1.5 else "audible"
+        words = f"{kind} cut at {cuts}; the {ending} ends on the last frame"
+        if error_ms and error_ms < -42:
+            words += f", then {-error_ms / 1000:.2f} s of silence"
+        elif error_ms and error_ms > 42:
+            words += f" {error_ms / 1000:.2f} s early"
+    elif method == "fade":
+        words = f"no ending in the music: faded over the last {fade_seconds:.1f} s from a bar line"
+    elif method == "join":
+        words = f"no clear beat: joined into the {ending} with a {NO_PULSE_CROSSFADE:.1f} s crossfade"
     else:
-        words = f"no clear beat: faded over the last {report.fade_seconds:.0f} s"
-    return replace(report, quality=f"{words} ({beat})")
+        words = f"no clear beat: faded over the last {fade_seconds:.0f} s"
+    return f"{words} ({analysis.describe()})"

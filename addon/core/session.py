@@ -102,6 +102,17 @@ class Service:
 BUILT_IN_EMULATOR = "built-in emulator"
 
 
+def deliver(result: Result, folder: Path) -> Result:
+    """The result with its files (soundtrack, alternate, provenance) copied into ``folder``,
+    beside the project, so it stays portable. File work: call it off a UI thread."""
+    copies = {}
+    for name in ("primary", "alternate", "sidecar"):
+        source = getattr(result, name)
+        if source is not None:
+            copies[name] = atomic_copy(source, Path(folder) / Path(source).name)
+    return replace(result, **copies)
+
+
 def prepare_library(library: Library, plan: Plan, service: "Service", start_afresh: bool = False):
     """Before a run: drop the request's journal when the editor starts afresh, or when the
     service is a new built-in emulator, which knows nothing of an earlier one's tasks (and
@@ -168,10 +179,8 @@ class BackgroundJob:
     """Runs one plan in a daemon thread; the host polls :meth:`snapshot` and may :meth:`cancel`."""
 
     def __init__(self, plan: Plan, service: Service, library: Library | None = None, *,
-                 decoder: audio.Decoder | None = None, start_afresh: bool = False,
-                 deliver_to: Path | None = None):
+                 decoder: audio.Decoder | None = None, start_afresh: bool = False):
         self.plan = plan
-        self.deliver_to = deliver_to
         self.service = service
         self.library = library or Library()
         self.decoder = decoder
@@ -207,25 +216,12 @@ class BackgroundJob:
     def _progress(self, progress: Progress):
         self._set(stage=progress.stage, fraction=progress.fraction, remaining=progress.remaining)
 
-    def _deliver(self, result: Result) -> Result:
-        """Copy the fitted files (and the provenance) next to the project, off the UI thread."""
-        self._set(stage="Copying")
-        copies = {}
-        for name in ("primary", "alternate", "sidecar"):
-            source = getattr(result, name)
-            if source is not None:
-                self.token.check()
-                copies[name] = atomic_copy(source, self.deliver_to / Path(source).name)
-        return replace(result, **copies)
-
     def _work(self):
         try:
             prepare_library(self.library, self.plan, self.service, self.start_afresh)
             pipeline = Pipeline(self.service.client(), self.library, schedule=self.service.schedule,
                                 decoder=self.decoder, on_progress=self._progress, cancel=self.token)
             result = pipeline.run(self.plan)
-            if self.deliver_to is not None:
-                result = self._deliver(result)
             self._set(state="done", stage="Done", fraction=1.0, remaining=0.0, result=result,
                       elapsed=time.monotonic() - self._started)
         except Cancelled:

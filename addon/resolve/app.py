@@ -64,7 +64,7 @@ def console(resolve, project, timeline) -> int:
            f"(end exclusive), {timeline_model.duration_timecode} at {timeline_model.fps} fps, "
            f"{len(timeline_model.markers)} markers. {plan.describe()}")
     # Nobody is asked in console mode: a limit from the config file stands in for the question.
-    limit = int(config.load_settings().get("credit_limit", config.DEFAULTS["credit_limit"]))
+    limit = int(config.load_settings()["credit_limit"])
     if service.emulator is None and plan.max_credits > limit:
         _print(f"Nothing was sent: this plan may spend up to {plan.max_credits} credits, more than the "
                f"{limit} allowed per run in console mode. To allow it, set \"credit_limit\": "
