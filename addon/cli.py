@@ -2,7 +2,8 @@
 
     scorefit fit --duration 120 --fps 24 --marker "30:tense build" -o score.wav --emulator
     scorefit fit --timeline cut.json -o score.wav          # real service, asks before paying
-    scorefit plan --duration 600 --fps 25                  # what it would cost
+    scorefit plan --duration 600 --fps 25                  # what it would cost (offline)
+    scorefit refit score.json --duration 131 -o score.wav  # after a recut: free when long enough
     scorefit fit-file song.wav -o cut.wav --frames 2157 --fps 23.976   # any track, no credits
 """
 from __future__ import annotations
@@ -13,16 +14,20 @@ import json
 import sys
 from pathlib import Path
 
+from . import __version__
 from .core import config
-from .core.library import Library, atomic_write_bytes, atomic_write_json
-from .core.musicapi import MusicAPIError, OutcomeUnknownError
-from .core.pipeline import VERSION, CancelToken, Pipeline, Progress
-from .core.plan import DEFAULT_MODEL
-from .core.session import Choices, connect, plan_for, prepare_library
-from .core.timeline import FrameRate, Timeline
-from .core.audio import AudioError, DecoderMissing
-from .core.fit import FitError
+from .core.errors import ScoreFitError
 from .core.fit_file import fit_file, report_path
+from .core.library import Library
+from .core.refit import reuse_from
+from .core.session import (BackgroundJob, Choices, Destination, Snapshot, connect, describe, plan_for,
+                           refit_plan_for)
+from .core.timeline import FrameRate, Timeline
+from .emulator import built_in
+
+
+def _library(args) -> Library:
+    return Library(Path(args.library) if args.library else None)
 
 
 def _timeline(args) -> Timeline:
@@ -57,17 +62,15 @@ def _timeline(args) -> Timeline:
         raise SystemExit(f"scorefit: {where}{error}") from None
 
 
-def _plan(args, timeline: Timeline, service_identity: str):
-    choices = Choices(prompt=args.prompt or "", style=args.style, instrumental=not args.vocals,
-                      model=args.model, output=args.output, alternate=not args.no_alternate,
-                      seed=args.seed)
-    return plan_for(timeline, choices, service_identity)
+def _choices(args) -> Choices:
+    return Choices(prompt=args.prompt or "", style=args.style, instrumental=not args.vocals,
+                   model=args.model, output=args.output, alternate=not args.no_alternate,
+                   seed=args.seed)
 
 
-def _print_progress(progress: Progress):
-    left = f", about {progress.remaining:.0f} s left" if progress.remaining else ""
-    sys.stderr.write(f"\r[{progress.step}/{progress.steps}] {progress.stage:<14} "
-                     f"{progress.elapsed:6.1f} s{left}    ")
+def _print_progress(snap: Snapshot):
+    left = f", about {snap.remaining:.0f} s left" if snap.remaining else ""
+    sys.stderr.write(f"\r{snap.stage:<14} {snap.fraction * 100:3.0f} % {snap.elapsed:6.1f} s{left}    ")
     sys.stderr.flush()
 
 
@@ -75,14 +78,14 @@ def _show(plan):
     print(f"Timeline: {plan.timeline.duration_timecode} at {plan.timeline.fps} fps "
           f"({float(plan.timeline.duration_seconds):.3f} s, {len(plan.timeline.markers)} markers)")
     print(f"Plan: {plan.describe()}")
-    if plan.short_warning:
-        print(f"Note: {plan.short_warning}")
+    for note in ([plan.short_warning] if plan.short_warning else []) + plan.dropped:
+        print(f"Note: {note}")
 
 
 def cmd_plan(args) -> int:
     """What a fit would ask for and cost: nothing is sent, so no key or network is needed."""
     try:
-        plan = _plan(args, _timeline(args), "")
+        plan = plan_for(_timeline(args), _choices(args))
     except ValueError as error:         # e.g. an unknown model
         raise SystemExit(f"scorefit: {error}") from None
     _show(plan)
@@ -90,52 +93,68 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def _connect(args):
+    try:
+        return connect(emulator=built_in(args.output) if args.emulator else None, base_url=args.base_url)
+    except ScoreFitError as error:
+        raise SystemExit(f"scorefit: {error} (From the command line: 'scorefit key' stores the key; "
+                         "--emulator tries ScoreFit for free.)") from None
+
+
+def _run(args, plan, service) -> int:
+    """The one job path, drawn on a terminal: confirm, run, report."""
+    _show(plan)
+    if plan.calls and service.emulator is None and not args.yes:
+        if not sys.stdin.isatty():
+            service.close()
+            raise SystemExit("scorefit: this spends MusicAPI credits; add --yes to confirm.")
+        if input(f"Spend up to {plan.max_credits} credits? [y/N] ").strip().lower() != "y":
+            service.close()
+            return 1
+    out = Path(args.output_file)
+    job = BackgroundJob(plan, service, _library(args), start_afresh=args.forget_pending,
+                        destination=Destination(out.parent, out.stem)).start()
+    snap = job.wait(_print_progress, every=0.2)
+    sys.stderr.write("\n")
+    if snap.state != "done":
+        sys.stderr.write(f"scorefit: {snap.error}\n")
+        if snap.needs_check:
+            sys.stderr.write("On the command line, Start Afresh is: run the same command again "
+                             "with --forget-pending.\n")
+        return 130 if snap.state == "cancelled" else 2
+    result = snap.result
+    print(f"Soundtrack: {result.primary} ({plan.timeline.duration_samples} samples at "
+          f"{plan.timeline.sample_rate} Hz, ending: {result.provenance['fit']['primary']['method']})")
+    print(f"Provenance: {result.sidecar}")
+    if result.alternate:
+        print(f"Alternate take: {result.alternate}")
+    if snap.message:
+        print(snap.message)
+    return 0
+
+
 def cmd_fit(args) -> int:
     timeline = _timeline(args)
     try:
-        service = connect(use_emulator=args.emulator, base_url=args.base_url)
-    except MusicAPIError as error:
-        raise SystemExit(f"scorefit: {error} (From the command line: 'scorefit key' stores the key; "
-                         "--emulator tries ScoreFit for free.)")
+        plan = plan_for(timeline, _choices(args))
+    except ValueError as error:
+        raise SystemExit(f"scorefit: {error}") from None
+    return _run(args, plan, _connect(args))
+
+
+def cmd_refit(args) -> int:
+    """Fit the song behind an earlier result to a recut: free when it is long enough."""
+    timeline = _timeline(args)
     try:
-        plan = _plan(args, timeline, service.identity)
-        _show(plan)
-        if not service.emulator and not args.yes:
-            if not sys.stdin.isatty():
-                raise SystemExit("scorefit: this spends MusicAPI credits; add --yes to confirm.")
-            if input(f"Spend up to {plan.max_credits} credits? [y/N] ").strip().lower() != "y":
-                return 1
-        library = Library(Path(args.library) if args.library else None)
-        prepare_library(library, plan, service, start_afresh=args.forget_pending)
-        pipeline = Pipeline(service.client(), library, schedule=service.schedule, on_progress=_print_progress,
-                            cancel=CancelToken())
-        result = pipeline.run(plan)
-        sys.stderr.write("\n")
-        out = Path(args.output_file)
-        atomic_write_bytes(out, result.primary.read_bytes())
-        atomic_write_json(out.with_suffix(".json"), result.provenance)
-        print(f"Soundtrack: {out} ({plan.timeline.duration_samples} samples at "
-              f"{plan.timeline.sample_rate} Hz, ending: {result.provenance['fit']['primary']['method']})")
-        print(f"Provenance: {out.with_suffix('.json')}")
-        if result.alternate:
-            print(f"Alternate take: {result.alternate}")
-        for note in result.notes:
-            print(note)
-        if result.from_library:
-            print("Served from the library: no credits were spent.")
-        return 0
-    except OutcomeUnknownError as error:
-        sys.stderr.write(f"\nscorefit: {error}\nAfter checking, run again with --forget-pending "
-                         "to start this request afresh.\n")
-        return 2
-    except (MusicAPIError, DecoderMissing, FitError, ValueError) as error:
-        sys.stderr.write(f"\nscorefit: {error}\n")
-        return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("\nscorefit: cancelled; paid steps are kept and resume on the next run.\n")
-        return 130
-    finally:
-        service.close()
+        provenance = json.loads(Path(args.provenance).read_text("utf-8"))
+        reuse = reuse_from(provenance, _library(args))
+        plan = refit_plan_for(timeline, _choices(args), reuse)
+    except FileNotFoundError:
+        raise SystemExit(f"scorefit: there is no provenance file at {args.provenance} (it is the "
+                         ".json written beside each soundtrack)") from None
+    except (OSError, ValueError, ScoreFitError) as error:
+        raise SystemExit(f"scorefit: {describe(error) if isinstance(error, ScoreFitError) else error}") from None
+    return _run(args, plan, _connect(args))
 
 
 def cmd_fit_file(args) -> int:
@@ -152,7 +171,7 @@ def cmd_fit_file(args) -> int:
                 raise ValueError("--duration must be more than 0 seconds")
             target = round(args.duration * args.sample_rate)
         report = fit_file(Path(args.input), Path(args.output_file), target, args.sample_rate)
-    except (AudioError, DecoderMissing, FitError, ValueError) as error:
+    except (ScoreFitError, ValueError) as error:
         sys.stderr.write(f"scorefit: {error}\n")
         return 2
     except OSError as error:         # the input unreadable, or the output folder unwritable
@@ -171,21 +190,25 @@ def cmd_fit_file(args) -> int:
 def cmd_credits(args) -> int:
     try:
         print(json.dumps(connect(base_url=args.base_url).client().credits()))
-    except MusicAPIError as error:
+    except ScoreFitError as error:
         sys.stderr.write(f"scorefit: {error}\n")
         return 2
     return 0
 
 
 def cmd_pending(args) -> int:
-    library = Library(Path(args.library) if args.library else None)
+    library = _library(args)
     if args.forget:
         if not library.job_path(args.forget).exists():
             print(f"scorefit: no job {args.forget!r} in {library.root}; 'scorefit pending' lists them.",
                   file=sys.stderr)
             return 2
-        library.forget(args.forget)
-        print(f"Dropped the journal of {args.forget}; the next run sends its requests afresh.")
+        lost = library.job(args.forget).forget_lost()
+        if not lost:
+            print(f"Job {args.forget} has no lost request; its next run resumes where it stopped.")
+        else:
+            print(f"Forgot the lost {', '.join(lost)} request(s) of {args.forget}: the next run sends "
+                  "only those again and reuses every paid step.")
         return 0
     jobs = library.pending()
     for job in jobs:
@@ -205,10 +228,15 @@ def cmd_key(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="scorefit", description="A soundtrack that fits the cut.")
-    parser.add_argument("--version", action="version", version=f"scorefit {VERSION}")
+    parser.add_argument("--version", action="version", version=f"scorefit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("fit", "plan"):
-        p = sub.add_parser(name, help="fit a soundtrack" if name == "fit" else "show the plan and its cost")
+    stored = config.load_settings()      # the same defaults as Resolve's console mode
+    for name, text, func in (("fit", "fit a soundtrack", cmd_fit),
+                             ("plan", "show the plan and its cost (offline)", cmd_plan),
+                             ("refit", "fit an earlier soundtrack's song to a recut", cmd_refit)):
+        p = sub.add_parser(name, help=text)
+        if name == "refit":
+            p.add_argument("provenance", help="the .json written beside the earlier soundtrack")
         p.add_argument("--timeline", help="JSON: fps, duration_frames|duration_seconds, start_frame, markers")
         p.add_argument("--duration", type=float, help="timeline length in seconds")
         p.add_argument("--fps", default="24", help="24, 23.976, 29.97 DF, 30000/1001 …")
@@ -216,22 +244,26 @@ def main(argv=None) -> int:
         p.add_argument("--name", default="")
         p.add_argument("--marker", action="append", help='"SECONDS:words", e.g. "42.5:tense build"')
         p.add_argument("--sample-rate", type=int, default=48000)
-        p.add_argument("--style", default=config.DEFAULTS["style"])
+        p.add_argument("--style", default=stored["style"])
         p.add_argument("--prompt", help="use this prompt instead of the derived one")
-        p.add_argument("--vocals", action="store_true", help="allow vocals (default: instrumental)")
-        p.add_argument("--model", default=DEFAULT_MODEL)
-        p.add_argument("--output", choices=("wav", "mp3"), default="wav",
+        p.add_argument("--vocals", action="store_true", default=not stored["instrumental"],
+                       help="allow vocals (default: instrumental)")
+        p.add_argument("--model", default=stored["model"])
+        p.add_argument("--output", choices=("wav", "mp3"), default=stored["output"],
                        help="source format: wav (lossless, 2 credits) or mp3 (needs FFmpeg)")
-        p.add_argument("--no-alternate", action="store_true", help="fit only the first take")
+        p.add_argument("--no-alternate", action="store_true", default=not stored["alternate"],
+                       help="fit only the first take")
         p.add_argument("--seed", type=int, default=0, help="another number asks for a new take")
         p.add_argument("--base-url", help="MusicAPI address (default from the config file)")
-        p.add_argument("--emulator", action="store_true", help="use the built-in emulator (free)")
+        p.add_argument("--emulator", action="store_true", default=stored["service"] == "emulator",
+                       help="use the built-in emulator (free)")
         p.add_argument("--library", help="library folder (default: per-user data folder)")
         p.add_argument("--yes", action="store_true", help="do not ask before spending credits")
         p.add_argument("--forget-pending", action="store_true",
-                       help="drop this request's journal (after a lost answer you have checked)")
+                       help="Start Afresh: send again only the requests whose answers were lost "
+                            "(after checking them in your account); every paid step is reused")
         p.add_argument("-o", "--output-file", default="scorefit.wav")
-        p.set_defaults(func=cmd_fit if name == "fit" else cmd_plan)
+        p.set_defaults(func=func)
     p = sub.add_parser("fit-file", help="fit any audio file to the cut's length (no credits)")
     p.add_argument("input", help="WAV (16/24-bit, 32-bit float), or MP3 and others with FFmpeg")
     p.add_argument("-o", "--output-file", required=True, help="the fitted WAV")
@@ -247,7 +279,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("pending", help="list unfinished (resumable) jobs")
     p.add_argument("--library")
     p.add_argument("--forget", metavar="KEY",
-                   help="drop a job's journal (after a lost answer you have checked in your account)")
+                   help="forget a job's lost requests (after checking them in your account)")
     p.set_defaults(func=cmd_pending)
     p = sub.add_parser("key", help="store the MusicAPI key in the private config file")
     p.set_defaults(func=cmd_key)

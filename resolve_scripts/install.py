@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAUNCHER = Path(__file__).resolve().parent / "ScoreFit" / "Generate Soundtrack.py"
+# The menu entries: Generate Soundtrack, and Refit Soundtrack (after a recut).
+LAUNCHERS = tuple(sorted((Path(__file__).resolve().parent / "ScoreFit").glob("*.py")))
 sys.path.insert(0, str(ROOT / "tools"))
 from wheels import NUMPY, download, download_compiled, pinned_wheels  # noqa: E402
 
@@ -68,8 +69,8 @@ class Layout:
     numpy: tuple          # (python, platform tag) of the NumPy wheel to fetch
 
     @property
-    def launcher(self) -> Path:
-        return self.menu_dir / LAUNCHER.name
+    def launchers(self) -> list[Path]:
+        return [self.menu_dir / launcher.name for launcher in LAUNCHERS]
 
 
 def layout(os_name: str, system: bool, python: tuple[int, int], arch: str, env=os.environ,
@@ -94,7 +95,8 @@ def layout(os_name: str, system: bool, python: tuple[int, int], arch: str, env=o
 
 
 def install(plan: Layout, dry_run: bool, say=print):
-    say(f"{'Would copy' if dry_run else 'Copying'} the menu entry to {plan.launcher}")
+    for launcher in plan.launchers:
+        say(f"{'Would copy' if dry_run else 'Copying'} the menu entry to {launcher}")
     say(f"{'Would put' if dry_run else 'Putting'} ScoreFit and {len(plan.wheels) + 1} pinned packages "
         f"in {plan.lib_dir}")
     for wheel in plan.wheels:
@@ -115,10 +117,11 @@ def install(plan: Layout, dry_run: bool, say=print):
     shutil.rmtree(plan.lib_dir, ignore_errors=True)
     staging.rename(plan.lib_dir)                              # the old copy is replaced whole
     plan.menu_dir.mkdir(parents=True, exist_ok=True)
-    text = LAUNCHER.read_text("utf-8").replace('"@SCOREFIT_LIB@"', repr(str(plan.lib_dir)))
-    partial = plan.launcher.with_name(plan.launcher.name + ".part")
-    partial.write_text(text, "utf-8")
-    os.replace(partial, plan.launcher)      # Resolve never lists a half-written entry
+    for source, launcher in zip(LAUNCHERS, plan.launchers):
+        text = source.read_text("utf-8").replace('"@SCOREFIT_LIB@"', repr(str(plan.lib_dir)))
+        partial = launcher.with_name(launcher.name + ".part")
+        partial.write_text(text, "utf-8")
+        os.replace(partial, launcher)      # Resolve never lists a half-written entry
 
 
 def uninstall(plan: Layout, dry_run: bool, say=print):
@@ -151,7 +154,8 @@ def main(argv=None) -> int:
     install(plan, args.dry_run)
     if not args.dry_run:
         print(f"Installed. Restart DaVinci Resolve, then run Workspace > Scripts > {MENU} > "
-              f"{LAUNCHER.stem}. Free edition 21.1 and later do not list Python scripts (see README).")
+              f"{LAUNCHERS[0].stem} (or {LAUNCHERS[1].stem} after a recut). Free edition 21.1 and "
+              "later do not list Python scripts (see README).")
     return 0
 
 

@@ -41,7 +41,7 @@ def library(tmp_path):
 
 @pytest.fixture
 def schedule():
-    return PollSchedule(min_interval=3.0, max_interval=20.0, time_scale=SPEED)
+    return PollSchedule(time_scale=SPEED)
 
 
 import importlib.util  # noqa: E402

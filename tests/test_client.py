@@ -157,9 +157,11 @@ def test_rate_limited_create_is_resent_because_nothing_started(client, emulator)
     assert paid_posts(emulator) == 2 and emulator.state.charged() == 15
 
 
-def test_server_error_on_create_is_not_resent(client, emulator):
-    emulator.inject("http", "POST /api/v1/sonic/create", status=500, times=5)
-    with pytest.raises(ServiceError):
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_or_gateway_error_on_create_is_outcome_unknown_and_not_resent(client, emulator, status):
+    # Even with Retry-After: urllib3 alone would repeat a 503 that carries one.
+    emulator.inject("http", "POST /api/v1/sonic/create", status=status, times=5, retry_after=0)
+    with pytest.raises(OutcomeUnknownError, match=f"HTTP {status}"):
         client.submit(BODY)
     assert paid_posts(emulator) == 1
 
@@ -196,9 +198,12 @@ def test_unreachable_service_is_a_network_error():
         client.credits()
 
 
-def test_malformed_json_is_retried_on_reads_and_unknown_on_paid(client, emulator):
+def test_malformed_json_is_a_poll_not_ready_yet_an_error_elsewhere_and_unknown_on_paid(client, emulator):
+    emulator.inject("malformed", "GET /api/v1/sonic/task/")
+    assert client.get_task("any").not_ready
     emulator.inject("malformed", "GET /api/v1/get-credits")
-    assert client.credits()["credits"] == 1000
+    with pytest.raises(ServiceError, match="unreadable"):
+        client.credits()
     emulator.inject("malformed", "POST /api/v1/sonic/create")
     with pytest.raises(OutcomeUnknownError, match="unreadable"):
         client.submit(BODY)

@@ -1,10 +1,12 @@
-"""The core must never import a host: it is shared by Blender, Resolve and the CLI."""
+"""The core must never import a host, nor the emulator: it is shared by Blender, Resolve and
+the CLI, and a host that offers the emulator starts it and hands it to the core."""
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 HOSTS = ("bpy", "aud", "DaVinciResolveScript", "fusionscript", "bmd")
+FORBIDDEN = HOSTS + ("scorefit.emulator",)
 CORE = Path(__file__).resolve().parents[1] / "addon" / "core"
 
 
@@ -13,13 +15,16 @@ def test_importing_every_core_module_loads_no_host_module():
                      for p in CORE.rglob("*.py") if p.name != "__init__.py")
     assert "scorefit.core.pipeline" in modules and "scorefit.core.musicapi.client" in modules
     code = (f"import sys, importlib\nfor m in {modules!r}: importlib.import_module(m)\n"
-            f"print(sorted(h for h in {HOSTS!r} if h in sys.modules))")
+            f"print(sorted(h for h in {FORBIDDEN!r} if h in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_core_sources_name_no_host_import():
     # Also catches imports inside functions, which the import test above would not run.
-    pattern = re.compile(rf"^\s*(?:import|from)\s+({'|'.join(HOSTS)})\b", re.M)
+    pattern = re.compile(rf"^\s*(?:import|from)\s+({'|'.join(HOSTS)}|\.+emulator|scorefit\.emulator)\b",
+                         re.M)
     for path in CORE.rglob("*.py"):
-        assert not pattern.findall(path.read_text("utf-8")), path
+        text = path.read_text("utf-8")
+        assert not pattern.findall(text), path
+        assert "/_emulator/" not in text, path      # the emulator's private control endpoints

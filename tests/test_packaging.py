@@ -2,16 +2,30 @@
 import tomllib
 from pathlib import Path
 
-from scorefit.core import pipeline
+import scorefit
+from scorefit.emulator import server
+from scorefit.core import plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_one_version_in_manifest_pyproject_and_provenance():
+def test_one_version_written_once_and_the_manifest_agrees():
     manifest = tomllib.loads((ROOT / "blender_manifest.toml").read_text())
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert manifest["version"] == project["version"] == pipeline.VERSION
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "scorefit.__version__"}
+    assert manifest["version"] == scorefit.__version__
     assert manifest["id"] == "scorefit" and manifest["blender_version_min"] == "4.2.0"
+
+
+def test_the_plans_model_and_credit_tables_agree_with_the_emulator():
+    # Two copies on purpose: the emulator stands for the service, the plan is the client's
+    # forecast. Adding a model or changing a price in one alone fails here.
+    assert {m.name: (m.max_seconds, m.typical_seconds) for m in plan.MODELS.values()} == server.MODEL_SECONDS
+    assert plan.MODELS.keys() >= server.DURATION_TARGET_MODELS
+    assert {n for n, m in plan.MODELS.items() if m.duration_target} == server.DURATION_TARGET_MODELS
+    costs = {"create": "create_music", "extend": "extend_music", "concat": "concat_music", "wav": "wav"}
+    assert {kind: server.CREDIT_COST[name] for kind, name in costs.items()} == plan.CREDITS
 
 
 def test_every_runtime_dependency_has_a_pinned_wheel():

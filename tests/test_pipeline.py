@@ -24,7 +24,7 @@ def plan_for(seconds, url, fps="24", markers=(), **settings):
     rate = FrameRate.parse(fps)
     tl = Timeline(rate, round(seconds * rate.fraction), start_frame=1, name="Test cut",
                   markers=tuple(markers))
-    return make_plan(tl, derive_prompt(tl), Settings(model="sonic-v4", **settings), url)
+    return make_plan(tl, derive_prompt(tl), Settings(model="sonic-v4", **settings))
 
 
 def paid(emulator):
@@ -52,7 +52,7 @@ def test_long_timeline_is_extended_joined_and_fitted_exactly(client, library, sc
     assert result.alternate and int(AudioSegment.from_wav(result.alternate).frame_count()) == \
         plan.timeline.duration_samples
     # Extends continued inside the clips (whole seconds), and the mood change was used.
-    extends = [s for s in library.job(plan.request_key).steps if s["kind"] == "extend"]
+    extends = [s for s in library.job(plan.request_key(emulator.url)).steps if s["kind"] == "extend"]
     assert all(isinstance(s["body"]["continue_at"], int) for s in extends)
 
 
@@ -83,7 +83,7 @@ def test_cancel_mid_job_leaves_no_file_and_resumes_without_paying_again(client, 
                         on_progress=lambda p: p.stage == "Generating" and p.elapsed > 0 and cancel.cancel())
     with pytest.raises(Cancelled):
         pipeline.run(plan)
-    folder = library.job(plan.request_key).folder
+    folder = library.job(plan.request_key(emulator.url)).folder
     assert not folder.exists() or not list(folder.glob("*.wav"))
     result = Pipeline(client, library, schedule=schedule).run(plan)
     assert [c["what"] for c in paid(emulator)].count("create_music") == 1
@@ -117,7 +117,7 @@ def test_lost_answer_is_never_resent(library, schedule, emulator):
         Pipeline(client, library, schedule=schedule).run(plan)
     time.sleep(0.6)
     assert len(emulator.requests_to("POST", "/api/v1/sonic/create")) == 1
-    assert library.pending()[0].key == plan.request_key
+    assert library.pending()[0].key == plan.request_key(emulator.url)
 
 
 def test_mp3_without_a_decoder_is_refused_before_spending(client, library, schedule, emulator, monkeypatch):
@@ -138,7 +138,7 @@ RESUME_SCRIPT = textwrap.dedent("""
     from scorefit.core.timeline import FrameRate, Timeline
     url, root = sys.argv[1], sys.argv[2]
     tl = Timeline(FrameRate(24), 24 * 200, start_frame=1, name="Resume me")
-    plan = make_plan(tl, derive_prompt(tl), Settings(model="sonic-v4"), url)
+    plan = make_plan(tl, derive_prompt(tl), Settings(model="sonic-v4"))
     Pipeline(MusicAPIClient("emulator-key", url), Library(root),
              schedule=PollSchedule(time_scale=0.05)).run(plan)
 """)
@@ -163,11 +163,11 @@ def test_resume_after_the_process_is_killed_mid_poll(tmp_path):
             child.wait()
         posts_before = len(emulator.requests_to("POST", "/api/v1/sonic/create"))
         tl = Timeline(FrameRate(24), 24 * 200, start_frame=1, name="Resume me")
-        plan = make_plan(tl, derive_prompt(tl), Settings(model="sonic-v4"), emulator.url)
+        plan = make_plan(tl, derive_prompt(tl), Settings(model="sonic-v4"))
         result = Pipeline(MusicAPIClient(DEFAULT_KEY, emulator.url), Library(root),
                           schedule=PollSchedule(time_scale=0.05)).run(plan)
         assert int(AudioSegment.from_wav(result.primary).frame_count()) == tl.duration_samples
-        steps = Library(root).job(plan.request_key).steps
+        steps = Library(root).job(plan.request_key(emulator.url)).steps
         # Nothing already sent was sent again: create and the first extend were only polled.
         kinds = [c["what"] for c in paid(emulator)]
         assert kinds.count("create_music") == 1

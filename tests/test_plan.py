@@ -7,7 +7,7 @@ from scorefit.core.timeline import FrameRate, Marker, Timeline
 
 def plan_for(seconds, model="sonic-v5", markers=(), **settings):
     tl = Timeline(FrameRate(24), int(seconds * 24), markers=tuple(markers))
-    return make_plan(tl, derive_prompt(tl), Settings(model=model, **settings), "http://127.0.0.1:1")
+    return make_plan(tl, derive_prompt(tl), Settings(model=model, **settings))
 
 
 @pytest.mark.parametrize("seconds,extends", [(20, 0), (180, 0), (720, 3), (1800, 9)])
@@ -46,9 +46,9 @@ def test_unknown_newer_models_pass_through_and_bad_names_are_refused():
 
 
 def test_request_key_changes_with_seed_and_request_only():
-    assert plan_for(60).request_key == plan_for(60).request_key
-    assert plan_for(60).request_key != plan_for(60, seed=1).request_key
-    assert plan_for(60).request_key != plan_for(61).request_key
+    assert plan_for(60).request_key("https://api.musicapi.ai") == plan_for(60).request_key("https://api.musicapi.ai")
+    assert plan_for(60).request_key("https://api.musicapi.ai") != plan_for(60, seed=1).request_key("https://api.musicapi.ai")
+    assert plan_for(60).request_key("https://api.musicapi.ai") != plan_for(61).request_key("https://api.musicapi.ai")
 
 
 def test_create_body_drops_the_ending_when_extends_follow():
@@ -71,6 +71,6 @@ def test_very_short_cuts_carry_a_warning_and_normal_ones_do_not():
     from scorefit.core.timeline import FrameRate, Timeline
     def plan(frames):
         tl = Timeline(FrameRate.parse("24"), frames)
-        return make_plan(tl, derive_prompt(tl), Settings(), "")
+        return make_plan(tl, derive_prompt(tl), Settings())
     assert "only 1 frame (0.04 s)" in plan(1).short_warning and "credits" in plan(1).short_warning
     assert plan(24 * 60).short_warning == ""

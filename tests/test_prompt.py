@@ -30,11 +30,6 @@ def test_colours_carry_meaning_and_can_be_remapped():
     assert remapped.sections[-1].moods == ("triumphant",)
 
 
-def test_derivation_is_deterministic():
-    tl = timeline("X", [Marker(100, "calm"), Marker(900, "driving")])
-    assert derive_prompt(tl) == derive_prompt(tl)
-
-
 def test_many_markers_and_long_unicode_names_respect_service_limits():
     markers = [Marker(i * 24, f"Szene {i} – épique 🎬 " + "très long nom " * 20 + ("calm" if i % 2 else "epic"))
                for i in range(1, 300)]

@@ -33,6 +33,14 @@ def blender_ext() -> Path:
     return found[-1]
 
 
+def package_version() -> str:
+    """``__version__`` from addon/__init__.py, read without importing the package."""
+    import ast
+    tree = ast.parse((ROOT / "addon" / "__init__.py").read_text("utf-8"))
+    return next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                and any(getattr(t, "id", "") == "__version__" for t in node.targets))
+
+
 def stage(build: Path, wheels: list[str]) -> Path:
     source = build / "extension"
     shutil.rmtree(source, ignore_errors=True)
@@ -50,6 +58,10 @@ def main(argv=None) -> int:
     parser.add_argument("--no-validate", action="store_true")
     args = parser.parse_args(argv)
     info = manifest()
+    version = package_version()
+    if info["version"] != version:
+        raise SystemExit(f"build_extension: blender_manifest.toml says version {info['version']}, "
+                         f"addon/__init__.py says {version}: make them agree")
     wheels = pinned_wheels()
     build = ROOT / "build"
     (build / "wheels").mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,8 @@ def fittable(strip) -> str:
 def _output(source: Path, frames: int, rate: int) -> Path:
     """Beside the .blend when it is saved, else in the user's library; named from what it is
     made of, so fits of different strips or lengths never overwrite each other."""
-    folder = runner.project_folder() or Library().root / "fitted"
+    beside = runner.destination()
+    folder = beside.folder if beside is not None else Library().root / "fitted"
     stat = source.stat()
     key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{frames}|{rate}"
                          .encode("utf-8")).hexdigest()[:10]

@@ -8,8 +8,9 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, StringProperty
 
-from ..core.session import prompt_for
-from . import compat, fit_strip, markers, runner
+from ..core.errors import ScoreFitError
+from ..core.session import describe, prompt_for
+from . import compat, fit_strip, markers, place, runner
 from .place import PlacementError
 from .read import timeline_from_scene
 
@@ -61,6 +62,46 @@ class SCOREFIT_OT_generate(bpy.types.Operator):
     def execute(self, context):
         return _started(self, runner.start(context, start_afresh=self.start_afresh),
                         "ScoreFit: generating; progress is in the sidebar's ScoreFit tab")
+
+
+class SCOREFIT_OT_refit(bpy.types.Operator):
+    bl_idname = "scorefit.refit"
+    bl_label = "Refit to Scene"
+    bl_description = ("Fit the placed soundtrack's song to the scene's range again after a recut: free "
+                      "when the song is long enough, otherwise one extend and a join (the cost is shown "
+                      "first). The strip is replaced on its channel, in one undo step")
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        if runner.busy():
+            cls.poll_message_set("A ScoreFit job is running")
+            return False
+        if context.scene is None or place.placed_strip(context.scene) is None:
+            cls.poll_message_set("No ScoreFit soundtrack is placed in this scene")
+            return False
+        return True
+
+    def invoke(self, context, event):
+        """Free Refits run at once; a paid one asks first, with its cost."""
+        try:
+            plan = runner.plan_preview(context.scene, refit=True)
+        except (ValueError, ScoreFitError) as error:
+            self.report({"ERROR"}, describe(error))
+            return {"CANCELLED"}
+        if not plan.calls:
+            return self.execute(context)
+        manager = context.window_manager
+        parameters = {p.identifier for p in manager.bl_rna.functions["invoke_confirm"].parameters}
+        if "message" in parameters:          # 4.1 and later
+            return manager.invoke_confirm(self, event, title="Refit Soundtrack?",
+                                          message=f"The song is too short for the new cut. {plan.describe()}",
+                                          confirm_text="Refit")
+        return manager.invoke_confirm(self, event)
+
+    def execute(self, context):
+        return _started(self, runner.start(context, refit=True),
+                        "ScoreFit: refitting; progress is in the sidebar's ScoreFit tab")
 
 
 class SCOREFIT_OT_cancel(bpy.types.Operator):
@@ -199,6 +240,6 @@ class SCOREFIT_OT_report(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (SCOREFIT_OT_generate, SCOREFIT_OT_report, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
+classes = (SCOREFIT_OT_generate, SCOREFIT_OT_refit, SCOREFIT_OT_report, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
            SCOREFIT_OT_place_again, SCOREFIT_OT_open_folder, SCOREFIT_OT_fit_strip,
            SCOREFIT_OT_add_bar_markers, SCOREFIT_OT_remove_bar_markers)

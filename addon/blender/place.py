@@ -7,7 +7,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core.placement import first_free_lane
+from ..core.placement import first_free_lane, lane_is_free
 from . import compat
 
 MAX_CHANNEL = 128      # Blender's sequencer has channels 1-128
@@ -112,3 +112,51 @@ def _tag(strip, provenance: dict, role: str, path: Path):
     strip[PROP + "sidecar"] = str(Path(path).with_suffix(".json"))
     strip[PROP + "request_key"] = str(provenance.get("request_key", ""))
     strip[PROP + "service"] = str(provenance.get("service", ""))
+
+
+def placed_strip(scene):
+    """The ScoreFit soundtrack placed in ``scene`` (the primary take), preferring one that
+    starts at the scene's start; None when there is none."""
+    placed = [s for s in compat.top_strips(scene) if s.get(PROP + "role") == "primary"]
+    placed.sort(key=lambda s: (compat.span(s)[0] != scene.frame_start, s.channel))
+    return placed[0] if placed else None
+
+
+def out_of_step(scene) -> str:
+    """Why the placed soundtrack no longer matches the scene's range ("" when it does)."""
+    strip = placed_strip(scene)
+    if strip is None:
+        return ""
+    first, after = compat.span(strip)
+    if (first, after) == (scene.frame_start, scene.frame_end + 1):
+        return ""
+    return (f"The soundtrack covers frames {first} to {after - 1}; the scene now runs from "
+            f"{scene.frame_start} to {scene.frame_end}.")
+
+
+def replace_strip(scene, name: str, path: Path, provenance: dict):
+    """Put ``path`` where the strip ``name`` is (same channel, the scene's range now), keeping
+    the editor's volume and mute. All or nothing: the old strip is back if the new one fails."""
+    strips = compat.top_strips(scene)
+    old = strips.get(name)
+    if old is None:
+        raise PlacementError(f"The strip '{name}' is gone, so there is nothing to refit.")
+    channel = old.channel
+    wanted = (scene.frame_start, scene.frame_end + 1)
+    others = [compat.span(s) for s in strips if s.channel == channel and s != old]
+    if not lane_is_free(others, wanted):
+        raise PlacementError(f"Channel {channel} is not free from frame {wanted[0]} to {wanted[1] - 1}; "
+                             "move what is there and press Refit again.")
+    kept = {"volume": old.volume, "mute": old.mute, "file": old.sound.filepath if old.sound else "",
+            "span": compat.span(old), "name": old.name}
+    strips.remove(old)
+    try:
+        strip = add_strip(scene, kept["name"], path, channel, wanted[1] - wanted[0])
+    except BaseException:
+        back = strips.new_sound(name=kept["name"], filepath=kept["file"], channel=channel,
+                                frame_start=kept["span"][0])
+        compat.set_length(back, kept["span"][1] - kept["span"][0])
+        raise
+    strip.volume, strip.mute = kept["volume"], kept["mute"]
+    _tag(strip, provenance, "primary", path)
+    return strip

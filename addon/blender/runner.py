@@ -9,22 +9,24 @@ scene is gone the result stays in the library and the panel says where.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bpy
 
-from ..core.musicapi import MusicAPIError
-from ..core.session import BackgroundJob, Snapshot, connect, deliver, describe, plan_for
+from ..core.errors import ScoreFitError
+from ..core.library import Library
+from ..core.refit import reuse_from
+from ..core.session import (BackgroundJob, Destination, Snapshot, connect, describe, plan_for,
+                            refit_plan_for)
+from ..emulator import built_in
 from . import compat, props
 from .decode import decode_mp3
-from .place import PlacementError, place
+from .place import PROP, PlacementError, place, placed_strip, replace_strip
 from .read import timeline_from_scene
 
 TICK = 0.25          # seconds between panel updates while a job runs
-PREVIEW = "https://preview"     # the service named in plans that are only shown
 OFFLINE = ("Online access is off, so ScoreFit sent nothing. Turn on Preferences > System > "
            "Network > Allow Online Access (the built-in emulator needs it too: it is a local server).")
 NO_AUDIO = ("This Blender build has no audio support (Audaspace), so it cannot hold sound strips. "
@@ -50,7 +52,7 @@ class Stats:
 @dataclass
 class _State:
     job: BackgroundJob | None = None
-    copy: "_Copy | None" = None     # files being copied beside the project, before placing
+    refit: str = ""                 # the name of the strip a Refit replaces
     scene_uid: int = 0
     scene_name: str = ""
     message: Message = field(default_factory=Message)
@@ -65,10 +67,7 @@ def busy() -> bool:
 
 
 def snapshot() -> Snapshot | None:
-    if state.job is None:
-        return None
-    snap = state.job.snapshot()
-    return replace(snap, stage="Copying") if state.copy is not None else snap
+    return state.job.snapshot() if state.job is not None else None
 
 
 def _fail(text: str) -> str:
@@ -77,8 +76,9 @@ def _fail(text: str) -> str:
     return text
 
 
-def start(context, *, start_afresh: bool = False) -> str | None:
-    """Start a job for the context's scene. Returns an error text, or None when started."""
+def start(context, *, start_afresh: bool = False, refit: bool = False) -> str | None:
+    """Start a job for the context's scene (a Refit of its placed soundtrack with
+    ``refit``). Returns an error text, or None when started."""
     began = time.perf_counter()
     if busy():
         return _fail("A ScoreFit job is already running; wait for it or cancel it.")
@@ -89,16 +89,14 @@ def start(context, *, start_afresh: bool = False) -> str | None:
     if not compat.has_audio():
         return _fail(NO_AUDIO)
     try:
-        timeline = timeline_from_scene(scene)
-        service = connect(use_emulator=bool(prefs and prefs.service == "EMULATOR"))
-    except (ValueError, MusicAPIError) as error:
+        plan = plan_preview(scene, refit=refit)
+        emulator = prefs is not None and prefs.service == "EMULATOR"
+        service = connect(emulator=built_in(plan.settings.output) if emulator else None)
+    except (ValueError, ScoreFitError) as error:
         return _fail(describe(error))
-    try:
-        plan = plan_for(timeline, scene.scorefit.choices(), service.identity)
-    except ValueError as error:
-        service.close()
-        return _fail(describe(error))
-    state.job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh).start()
+    state.job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh,
+                              destination=destination()).start()
+    state.refit = placed_strip(scene).name if refit else ""
     state.scene_uid, state.scene_name = scene.session_uid, scene.name
     state.message = Message()
     state.stats = Stats()
@@ -107,9 +105,18 @@ def start(context, *, start_afresh: bool = False) -> str | None:
     return None
 
 
-def plan_preview(scene):
-    """The plan for ``scene`` as the panel shows it: nothing is sent. Raises ValueError."""
-    return plan_for(timeline_from_scene(scene), scene.scorefit.choices(), PREVIEW)
+def plan_preview(scene, refit: bool = False):
+    """The plan for ``scene`` as the panel shows it: nothing is sent. Raises ValueError or
+    ScoreFitError (a Refit whose song is not in the library)."""
+    timeline = timeline_from_scene(scene)
+    choices = scene.scorefit.choices()
+    if not refit:
+        return plan_for(timeline, choices)
+    strip = placed_strip(scene)
+    if strip is None:
+        raise ValueError("There is no ScoreFit soundtrack in this scene to refit.")
+    key = strip.get(PROP + "request_key", "")
+    return refit_plan_for(timeline, choices, reuse_from({"request_key": key}, Library()))
 
 
 def cancel():
@@ -117,31 +124,10 @@ def cancel():
         state.job.cancel()
 
 
-@dataclass
-class _Copy:
-    """The result's files being copied beside the project (``core.session.deliver``) in a
-    thread: where the project is saved is read when the job ends, so a Save As (or a first
-    save) during the job takes the soundtrack along."""
-    result: object
-    folder: Path
-    thread: threading.Thread | None = None
-    delivered: object = None
-    error: str = ""
-
-    def start(self) -> "_Copy":
-        def work():
-            try:
-                self.delivered = deliver(self.result, self.folder)
-            except OSError as error:
-                self.error = f"Could not copy the soundtrack to {self.folder}: {error.strerror or error}."
-        self.thread = threading.Thread(target=work, name="ScoreFit copy", daemon=True)
-        self.thread.start()
-        return self
-
-
-def project_folder() -> Path | None:
-    """Where ScoreFit's files belong now: beside the .blend as it is saved at this moment."""
-    return Path(bpy.path.abspath("//ScoreFit")) if bpy.data.filepath else None
+def destination() -> Destination | None:
+    """Where ScoreFit's files belong now: beside the .blend as it is saved at this moment
+    (an unsaved project keeps them in the library)."""
+    return Destination(Path(bpy.path.abspath("//ScoreFit"))) if bpy.data.filepath else None
 
 
 def tick() -> float | None:
@@ -150,40 +136,23 @@ def tick() -> float | None:
     job = state.job
     if job is None:
         return None
+    # Read on the main thread, where bpy may be used; the worker reads it when it delivers,
+    # so a Save As (or a first save) during the job takes the soundtrack along.
+    job.destination = destination()
     snap = job.snapshot()
-    if not snap.finished or _copying(snap):
+    if not snap.finished:
         _redraw()
         _status(f"ScoreFit: {snap.stage} {snap.fraction * 100:.0f} %")
         state.stats.ticks += 1
         state.stats.longest_tick = max(state.stats.longest_tick, time.perf_counter() - began)
         return TICK
-    if state.copy is not None:
-        copy, state.copy = state.copy, None
-        if copy.error:
-            snap = replace(snap, state="failed", error=f"{copy.error} The soundtrack is kept at "
-                                                        f"{snap.result.primary}.")
-        else:
-            snap = replace(snap, result=copy.delivered)
     state.job = None
     # The worker is only closing its connections now; let it end before Blender data changes.
     job.join(2)
     _status(None)
-    _finish(snap)
+    _finish(snap, job.plan.timeline)
     _redraw()
     return None
-
-
-def _copying(snap: Snapshot) -> bool:
-    """True while a finished result's files are still being copied beside the project (the
-    copy starts at the first call); False for an unsaved project or files already there."""
-    if snap.state != "done":
-        return False
-    if state.copy is None:
-        folder = project_folder()
-        if folder is None or Path(snap.result.primary).parent == folder:
-            return False
-        state.copy = _Copy(snap.result, folder).start()
-    return state.copy.thread.is_alive()
 
 
 def wait(timeout: float | None = None, on_tick=None) -> Message:
@@ -215,7 +184,7 @@ def _scene():
     return next((s for s in bpy.data.scenes if s.session_uid == state.scene_uid), None)
 
 
-def _finish(snap: Snapshot):
+def _finish(snap: Snapshot, timeline):
     if snap.state != "done":
         tell("info" if snap.state == "cancelled" else "error", snap.error, offer_afresh=snap.needs_check)
         return
@@ -225,26 +194,41 @@ def _finish(snap: Snapshot):
         tell("info", f"The scene '{state.scene_name}' is gone, so nothing was "
                       f"placed. The soundtrack is kept at {result.primary}.")
         return
-    settings = scene.scorefit
-    settings.last_file = str(result.primary)
-    settings.last_alternate = str(result.alternate or "")
-    settings.last_sidecar = str(result.sidecar)
+    if (scene.frame_start, scene.frame_end - scene.frame_start + 1) != (
+            timeline.start_frame, timeline.duration_frames):
+        # Fitted to the range read at Generate: never stretched to one it was not fitted to.
+        tell("error", f"The scene's range changed while ScoreFit worked (it fitted frames "
+                      f"{timeline.start_frame} to {timeline.end_frame - 1}), so nothing was placed. "
+                      f"The soundtrack is kept at {result.primary}; press Refit to fit it to the "
+                      "new range (free when the song is long enough).")
+        _remember(scene, result)
+        return
+    _remember(scene, result)
     began = time.perf_counter()
     try:
-        strips = place(scene, result.primary, result.alternate, result.provenance)
+        if state.refit:
+            strips = [replace_strip(scene, state.refit, result.primary, result.provenance)]
+        else:
+            strips = place(scene, result.primary, result.alternate, result.provenance)
     except (PlacementError, RuntimeError) as error:
         tell("error", f"{error} The soundtrack is kept at {result.primary}; "
                        "press Place Again once the timeline has room.")
         return
     finally:
         state.stats.placement = time.perf_counter() - began
-    undo_push("Place ScoreFit Soundtrack")
-    notes = " ".join(result.notes)
-    paid = "Served from the library: no credits spent. " if result.from_library else ""
+    undo_push("Refit ScoreFit Soundtrack" if state.refit else "Place ScoreFit Soundtrack")
     strip = strips[0]
     first, after = compat.span(strip)
-    tell("info", f"{paid}Placed '{strip.name}' on channel {strip.channel} from frame "
-                 f"{first}, {after - first} frames. {notes}".strip())
+    verb = "Refitted" if state.refit else "Placed"
+    tell("info", f"{verb} '{strip.name}' on channel {strip.channel} from frame "
+                 f"{first}, {after - first} frames. {snap.message}".strip())
+
+
+def _remember(scene, result):
+    settings = scene.scorefit
+    settings.last_file = str(result.primary)
+    settings.last_alternate = str(result.alternate or "")
+    settings.last_sidecar = str(result.sidecar)
 
 
 def tell(kind: str, text: str, offer_afresh: bool = False):
@@ -301,8 +285,5 @@ def shutdown():
         state.job.cancel()
         state.job.join(5)
         state.job = None
-    if state.copy is not None and state.copy.thread is not None:
-        state.copy.thread.join(10)
-    state.copy = None
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)

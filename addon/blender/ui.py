@@ -6,7 +6,7 @@ import textwrap
 import bpy
 
 from ..core import config
-from . import compat, props, runner
+from . import compat, place, props, runner
 from .ops import SCOREFIT_OT_generate
 from .read import timeline_from_scene
 
@@ -42,7 +42,7 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
 
         try:
             plan = runner.plan_preview(scene)
-        except ValueError as error:
+        except ValueError as error:     # the panel shows it; Generate would refuse the same way
             plan, plan_error = None, f"Cannot plan: {error}"
         col = layout.column()
         col.enabled = not runner.busy()
@@ -70,8 +70,13 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
         _wrapped(layout.box(), ("Emulator (free): " if emulator else "") + text, "INFO")
         if plan is not None and plan.short_warning:
             _wrapped(layout, plan.short_warning + " Generate asks first.", "ERROR")
+        behind = place.out_of_step(scene)
+        if behind and not runner.busy():
+            _wrapped(layout, behind + " Refit fits its song to the scene again (free when the song "
+                                      "is long enough).", "ERROR")
+            layout.operator("scorefit.refit", icon="FILE_REFRESH")
         for strip in compat.top_strips(scene):
-            if strip.get("scorefit_role") not in ("primary", "fitted"):
+            if strip.get("scorefit_role") != "fitted":
                 continue
             first, after = compat.span(strip)
             if (first, after - first) != (scene.frame_start, timeline.duration_frames):
@@ -129,6 +134,7 @@ class SEQUENCER_MT_scorefit(bpy.types.Menu):
         layout.operator("scorefit.derive_prompt", icon="FILE_REFRESH")
         layout.separator()
         layout.operator("scorefit.place_again", icon="SEQ_STRIP_DUPLICATE")
+        layout.operator("scorefit.refit", icon="FILE_REFRESH")
         layout.operator("scorefit.open_folder", icon="FILE_FOLDER")
         layout.operator("scorefit.fit_strip", icon="MOD_TIME")
         layout.separator()

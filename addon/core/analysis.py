@@ -15,6 +15,8 @@ no Python loop runs per sample, so a host's UI thread stays responsive.
 """
 from __future__ import annotations
 
+from .errors import ScoreFitError
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +34,7 @@ PULSE_SALIENCE = 5.5            # onsets on the tracked beats vs on average: pad
                                 # score about 4, music with a beat 6 and (much) more
 
 
-class AnalysisError(ValueError):
+class AnalysisError(ScoreFitError, ValueError):
     """The audio has nothing to analyse (silence); the message says so plainly."""
 
 

@@ -8,6 +8,8 @@ Without either, the editor is told to choose WAV output before anything is paid 
 """
 from __future__ import annotations
 
+from .errors import ScoreFitError
+
 import io
 import shutil
 import struct
@@ -28,11 +30,11 @@ Decoder = Callable[[Path, Path], None]
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
 
 
-class AudioError(ValueError):
+class AudioError(ScoreFitError, ValueError):
     """A file ScoreFit cannot read as audio; the message says what to do."""
 
 
-class DecoderMissing(RuntimeError):
+class DecoderMissing(ScoreFitError, RuntimeError):
     def __init__(self):
         super().__init__(
             "MP3 needs an audio decoder (FFmpeg) that is not available here. "

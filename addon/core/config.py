@@ -28,6 +28,12 @@ DEFAULTS = {
     # The most a run may spend where nobody is asked first (Resolve's console mode). A
     # 20-minute cut plans about 143 credits; raise it here for longer ones.
     "credit_limit": 150,
+    # Resolve's console mode takes no options: after a lost answer has been checked, true
+    # here makes the next run send only that request again (every paid step is kept).
+    "start_afresh": False,
+    # For an emulator on this computer started with --speed S (tests, demos): S here makes
+    # ScoreFit poll at its pace. Ignored for any other address: the real service is never faster.
+    "time_scale": 1.0,
 }
 
 

@@ -20,6 +20,8 @@ Music shorter than the cut is an error: the pipeline extends it; nothing pads si
 """
 from __future__ import annotations
 
+from .errors import ScoreFitError
+
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -43,8 +45,8 @@ NO_PULSE_FADE = 6.0
 FADE_SECONDS = (4.0, 12.0)      # a run-on fade lasts between these, over whole bars
 
 
-class FitError(ValueError):
-    pass
+class FitError(ScoreFitError, ValueError):
+    """The music cannot be fitted to this cut; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,6 +72,8 @@ class Job:
         self.library = library
         self.key = key
         self.data = data
+        # The two takes' audio may be fetched at once: journal writes take turns.
+        self.lock = threading.RLock()
 
     @property
     def steps(self) -> list:
@@ -87,17 +90,43 @@ class Job:
         """Record the intent to pay *before* the request goes out."""
         entry = {"name": name, "kind": kind, "state": "submitting", "body": body,
                  "submitted": time.time()}
-        self.steps.append(entry)
-        self.save()
+        with self.lock:
+            self.steps.append(entry)
+            self.save()
         return entry
 
+    def refused(self, entry: dict):
+        """The service refused ``entry`` before doing any work (nothing was charged). A job
+        left with no paid step is not pending: its journal goes."""
+        self.steps.remove(entry)
+        if self.steps:
+            self.save()
+        else:
+            self.library.forget(self.key)
+
+    def forget_lost(self) -> list[str]:
+        """Drop the steps whose answers were lost (the editor checked them); every step that
+        was answered stays, so nothing already paid for is asked again. Returns their names."""
+        lost = [s for s in self.steps if s["state"] in ("submitting", "unknown")]
+        for entry in lost:
+            self.steps.remove(entry)
+        if lost:
+            self.save()
+        return [s["name"] for s in lost]
+
     def save(self):
-        self.data["updated"] = time.time()
-        atomic_write_json(self.library.job_path(self.key), self.data)
+        with self.lock:
+            self.data["updated"] = time.time()
+            atomic_write_json(self.library.job_path(self.key), self.data)
 
     @property
     def folder(self) -> Path:
         return self.library.root / "tracks" / self.key
+
+    def source(self, role: str) -> Path:
+        """The unfitted audio of ``role``: in this job's folder, or (a free Refit) in the
+        folder of the job it reuses, named relative to this one."""
+        return Path(os.path.normpath(self.folder / self.data["sources"][role]))
 
 
 class Library:
@@ -120,10 +149,10 @@ class Library:
         jobs = []
         for path in sorted(folder.glob("*.json")) if folder.exists() else ():
             job = Job(self, path.stem, json.loads(path.read_text("utf-8")))
-            if job.state not in ("done", "new"):
+            if job.state not in ("done", "new") and job.steps:
                 jobs.append(job)
         return jobs
 
     def forget(self, key: str):
-        """Drop a job's journal (the editor decided a lost request will not be resumed)."""
+        """Drop a job's whole journal."""
         self.job_path(key).unlink(missing_ok=True)

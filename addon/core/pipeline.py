@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .. import __version__
 from . import audio
 from .fit import FitError, fit
 from .library import Job, Library, atomic_write_json
 from .musicapi import (Cancelled, MusicAPIClient, MusicAPIError, OutcomeUnknownError,
                        ServiceError, TaskFailedError, TaskStatus)
-from .plan import Plan, choose_continue_at, is_last_extend, model_info
+from .plan import CREDITS, Plan, choose_continue_at, is_last_extend, model_info
 
-VERSION = "0.1.0"
 LICENCE_NOTE = ("Generated with MusicAPI (musicapi.ai). Music made on a paid MusicAPI plan "
                 "comes with rights for commercial use under MusicAPI's terms; keep this file "
                 "with the project as the record of where the track came from.")
@@ -65,28 +66,50 @@ class CancelToken:
 
 @dataclass(frozen=True)
 class PollSchedule:
-    """When to ask again, from the task's expected duration.
+    """When to ask about a task again (docs/musicapi.md, "Polling").
 
-    Nothing is asked before 60 % of the expected time (a task never finishes much
-    sooner); from then on every 8 % of it (at least ``min_interval``), so the result is
-    seen soon after it is ready; past the expected time the interval grows to
-    ``max_interval``. ``time_scale`` shrinks everything for a faster emulator.
+    Times are the service's own, ``time_scale`` shrinks them for a faster emulator.
+    Before ``dense_from`` of the expected time (the forecast, corrected by the pace seen
+    on this job's earlier tasks) two polls only; then one every ``interval``, so a
+    finished task is seen within that long; past ``dense_polls`` the wait grows by
+    ``growth`` a poll, so a task far slower than forecast stays within ``budget``
+    polls for several minutes. Once one clip of a task is done, the next poll comes
+    after ``interval``: the other clip follows within seconds.
     """
-    min_interval: float = 3.0    # also keeps well under any rate limit
-    max_interval: float = 20.0
+    interval: float = 2.0
+    dense_from: float = 0.8
+    dense_polls: int = 20
+    growth: float = 1.5
+    max_interval: float = 60.0
+    budget: int = 30
     time_scale: float = 1.0
-    first_poll: float = 0.6
-    step: float = 0.08
 
-    def delay(self, elapsed: float, expected: float, polls_after_expected: int) -> float:
-        lo, hi = self.min_interval * self.time_scale, self.max_interval * self.time_scale
-        expected *= self.time_scale
-        if elapsed < self.first_poll * expected:
-            return max(lo, self.first_poll * expected - elapsed)
-        steady = min(hi, max(lo, self.step * expected))
-        if elapsed < expected:
-            return steady
-        return min(hi, steady * 1.5 ** polls_after_expected)
+    def for_task(self, expected: float) -> "TaskPolls":
+        return TaskPolls(self, expected)
+
+
+class TaskPolls:
+    """The polls of one task: :meth:`next_delay` is the wait, in the service's seconds."""
+
+    def __init__(self, schedule: PollSchedule, expected: float):
+        self.schedule = schedule
+        self.expected = expected
+        self.polls = 0
+        self._dense = 0
+
+    def next_delay(self, elapsed: float, nearly_done: bool = False) -> float:
+        s = self.schedule
+        start = s.dense_from * self.expected
+        if nearly_done and self.polls < s.budget - 1:
+            delay = s.interval
+        elif elapsed < start:
+            delay = max(s.interval, min(start - elapsed, start / 2))
+        else:
+            self._dense += 1
+            late = self._dense - s.dense_polls
+            delay = s.interval if late <= 0 else min(s.max_interval, s.interval * s.growth ** late)
+        self.polls += 1
+        return delay
 
 
 @dataclass
@@ -106,6 +129,25 @@ class _Part:
     audio_url: str
 
 
+def lost_steps(job: Job) -> list[dict]:
+    """Paid requests that were sent (or about to be) whose answer never came."""
+    return [s for s in job.steps if s["state"] in ("submitting", "unknown")]
+
+
+def lost_hint(lost: list[dict]) -> str:
+    """What the editor may do about lost answers, and what sending them again can cost."""
+    kinds = {s["kind"] for s in lost}
+    cost = sum(CREDITS[s["kind"]] for s in lost)
+    again = ("Start Afresh sends only this request again; every step already paid for is "
+             "kept and reused.")
+    if kinds <= {"concat", "wav"}:
+        # Cheap, and a repeat harms nothing: the service answers it from the same clip.
+        return (f"It may have been charged; sending it again costs at most {cost} credits "
+                f"more, never a new generation. {again}")
+    return (f"It may have started and been charged ({cost} credits). ScoreFit did not send it "
+            f"again: check your MusicAPI account's history first. {again}")
+
+
 class Pipeline:
     def __init__(self, client: MusicAPIClient, library: Library, *,
                  schedule: PollSchedule = PollSchedule(), decoder: audio.Decoder | None = None,
@@ -122,7 +164,10 @@ class Pipeline:
         self._pace = 1.0                    # observed / expected service time so far
 
     # --- the whole job ------------------------------------------------------------
-    def run(self, plan: Plan) -> Result:
+    def run(self, plan: Plan, key: str | None = None) -> Result:
+        """Run ``plan`` under the library key ``key`` (by default the plan's key for this
+        client's service)."""
+        key = key or plan.request_key(self.client.base_url)
         if plan.settings.output == "mp3" and not audio.mp3_decoder_available(self.decoder):
             raise audio.DecoderMissing()
         self._plan = plan
@@ -130,27 +175,47 @@ class Pipeline:
         self._step = 0
         self._steps = plan.calls
         self._remaining_service = plan.service_seconds
-        job = self.library.job(plan.request_key, {
-            "prompt": plan.spec.prompt, "tags": plan.spec.tags, "title": plan.spec.title,
-            "model": plan.settings.model, "service": self.client.base_url,
-            "target_seconds": plan.target_seconds, "timeline": plan.timeline.to_dict()})
-        lost = [s["name"] for s in job.steps if s["state"] in ("submitting", "unknown")]
+        self._notes = list(plan.dropped)
+        job = self.job(plan, key)
+        lost = lost_steps(job)
         if lost:
             raise OutcomeUnknownError(
-                f"An earlier run sent the '{lost[0]}' request, but its answer was lost.")
+                f"An earlier run sent the {lost[0]['name']} request, but its answer was lost.",
+                hint=lost_hint(lost))
         from_library = job.state == "done" and all(
-            Path(job.folder / name).exists() for name in job.data.get("sources", {}).values())
-        if not from_library:
-            self._generate(job)
-        return self._fit(job, from_library)
+            job.source(role).exists() for role in job.data.get("sources", {}))
+        self._early: dict[str, Future] = {}
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ScoreFit take") as self._pool:
+            try:
+                if not from_library:
+                    self._generate(job)
+                return self._fit(job, from_library)
+            finally:
+                for future in self._early.values():
+                    future.cancel()
+
+    def job(self, plan: Plan, key: str) -> Job:
+        return self.library.job(key, {
+            "prompt": plan.spec.prompt, "tags": plan.spec.tags, "title": plan.spec.title,
+            "model": plan.settings.model, "service": self.client.base_url,
+            "target_seconds": plan.target_seconds, "timeline": plan.timeline.to_dict(),
+            "reuses": plan.reuse.key if plan.reuse else None})
 
     def _generate(self, job: Job):
         plan = self._plan
         job.data["state"] = "running"
-        create = self._task(job, "create", "create", plan.create_body(), "Generating")
-        parts = sorted(create, key=lambda p: -p.duration)   # the longer take needs fewer extends
-        primary, alternate = parts[0], (parts[1] if len(parts) > 1 else None)
+        if plan.reuse is not None:
+            # A Refit continues the song already paid for: no new generation.
+            primary = _Part(plan.reuse.clip_id, plan.reuse.seconds, "")
+            alternate = None
+        else:
+            primary, alternate = self._create(job)
         offset, current, covered = 0.0, primary, primary.duration
+        if plan.reuse is not None and covered >= plan.target_seconds:
+            job.data.update(state="done", sources={"primary": "../" + plan.reuse.source},
+                            clips={"primary": primary.clip_id, "alternate": None})
+            job.save()
+            return
         planned = plan.extends
         extends = 0
         while covered < plan.target_seconds:
@@ -166,7 +231,7 @@ class Pipeline:
             body = plan.extend_body(current.clip_id, continue_at, song_time,
                                     is_last_extend(plan, song_time), plan.target_seconds - song_time)
             new = self._task(job, f"extend-{extends}", "extend", body,
-                             f"Extending {extends}/{max(planned, extends)}")
+                             f"Extending {extends}/{max(planned, extends)}", self._wanted)
             offset, current = song_time, new[0]
             alternate = new[1] if len(new) > 1 else None
             covered = offset + current.duration
@@ -180,16 +245,39 @@ class Pipeline:
                                        "Joining")[0]
         if not plan.settings.alternate:
             alternate = None
-        sources = {"primary": self._source(job, "primary", current)}
-        if alternate is not None:
-            sources["alternate"] = self._source(job, "alternate", alternate)
+        elif alternate is None and plan.reuse is None:
+            self._notes.append("The alternate take was left out: its clip failed on the service "
+                               "(failed clips are not charged).")
+        takes = {"primary": current, **({"alternate": alternate} if alternate is not None else {})}
+        # Both takes are fetched at once (unless one already was): the wait is the longer.
+        fetching = {role: self._early.get(part.clip_id) or self._pool.submit(self._fetch, job, part)
+                    for role, part in takes.items()}
+        sources = {role: future.result() for role, future in fetching.items()}
         job.data.update(state="done", sources=sources,
                         clips={"primary": current.clip_id,
                                "alternate": alternate.clip_id if alternate else None})
         job.save()
 
+    @property
+    def _wanted(self) -> int:
+        """Clips a create or extend must deliver before the job goes on: both takes when the
+        alternate is kept, otherwise the first one done (no wait for the second)."""
+        return 2 if self._plan.settings.alternate else 1
+
+    def _create(self, job: Job) -> tuple["_Part", "_Part | None"]:
+        def early(part: _Part):
+            # The first take is done and already long enough: both takes will be used as
+            # they are, so its audio is fetched while the other is still generating.
+            if self._plan.settings.alternate and part.duration >= self._plan.target_seconds:
+                self._early[part.clip_id] = self._pool.submit(self._fetch, job, part)
+        create = self._task(job, "create", "create", self._plan.create_body(), "Generating",
+                            self._wanted, early)
+        parts = sorted(create, key=lambda p: -p.duration)   # the longer take needs fewer extends
+        return parts[0], (parts[1] if len(parts) > 1 else None)
+
     # --- one paid task, journalled ------------------------------------------------
-    def _task(self, job: Job, name: str, kind: str, body: dict, stage: str) -> list[_Part]:
+    def _task(self, job: Job, name: str, kind: str, body: dict, stage: str,
+              wanted: int = 1, early: Callable[[_Part], None] | None = None) -> list[_Part]:
         self.cancel.check()
         self._step += 1
         entry = job.step(name)
@@ -203,7 +291,7 @@ class Pipeline:
             entry.update(task_id=task_id, state="polling", accepted=time.time())
             job.save()
         try:
-            clips = self._poll(entry["task_id"], expected, stage, job, entry)
+            clips = self._poll(entry["task_id"], expected, stage, entry, wanted, early)
         except TaskFailedError:
             job.steps.remove(entry)        # the service refunds a failed task: a new try may be sent
             job.save()
@@ -219,13 +307,13 @@ class Pipeline:
         entry = job.begin(name, kind, body)
         try:
             return entry, send()
-        except OutcomeUnknownError:
+        except OutcomeUnknownError as error:
             entry["state"] = "unknown"     # may be charged: never sent again without the editor
             job.save()
+            error.hint = lost_hint([entry])
             raise
         except MusicAPIError:
-            job.steps.remove(entry)        # refused before any work: nothing was charged
-            job.save()
+            job.refused(entry)             # refused before any work: nothing was charged
             raise
 
     def _expected(self, kind: str, body: dict) -> float:
@@ -234,38 +322,45 @@ class Pipeline:
         info = model_info(self._plan.settings.model)
         return info.service_seconds(float(body.get("duration") or info.typical_seconds))
 
-    def _poll(self, task_id: str, expected: float, stage: str, job: Job, entry: dict) -> list[_Part]:
+    def _poll(self, task_id: str, expected: float, stage: str, entry: dict, wanted: int,
+              early: Callable[[_Part], None] | None = None) -> list[_Part]:
+        scale = max(self.schedule.time_scale, 1e-9)
         started = self.clock()
         if entry.get("accepted"):
             # Resuming: the service has been working since the task was accepted.
-            started -= max(0.0, time.time() - entry["accepted"])
-        late_polls = 0
+            started -= max(0.0, time.time() - entry["accepted"]) * scale
+        estimate = expected * self._pace
+        polls = self.schedule.for_task(estimate)
+        nearly = False
         while True:
-            elapsed = self.clock() - started
-            estimate = expected * self._pace
-            delay = self.schedule.delay(elapsed, estimate, late_polls)
-            if elapsed >= estimate * self.schedule.time_scale:
-                late_polls += 1
-            self._report(stage, estimate, elapsed)
-            self.cancel.sleep(delay)
+            elapsed = (self.clock() - started) / scale
+            delay = polls.next_delay(elapsed, nearly)
+            self._report(stage, estimate, elapsed * scale)
+            self.cancel.sleep(delay * scale)
             status = self.client.get_task(task_id)
             self.polls[task_id] = self.polls.get(task_id, 0) + 1
-            parts = self._finished(status)
+            parts = self._finished(status, wanted)
             if parts is not None:
-                taken = (self.clock() - started) / max(self.schedule.time_scale, 1e-9)
+                taken = (self.clock() - started) / scale
                 self._pace = 0.5 * self._pace + 0.5 * max(0.2, min(5.0, taken / expected))
                 return parts
+            nearly = any(c.done for c in status.clips)
+            for clip in status.clips:
+                if early and clip.done and clip.duration and clip.clip_id not in self._early:
+                    early(_Part(clip.clip_id, float(clip.duration), clip.audio_url))
 
-    def _finished(self, status: TaskStatus) -> list[_Part] | None:
+    def _finished(self, status: TaskStatus, wanted: int) -> list[_Part] | None:
+        """The task's finished clips once ``wanted`` of them are done (or every clip has
+        ended), None while it is still working."""
         if status.failure:
             raise TaskFailedError(
                 f"MusicAPI reports the task {status.failure}"
                 + (f": {status.error}" if status.error else "."), server_message=status.error)
         if status.not_ready or not status.clips:
             return None
-        if any(not (c.done or c.failed) for c in status.clips):
-            return None
         done = [c for c in status.clips if c.done and c.duration]
+        if len(done) < wanted and any(not (c.done or c.failed) for c in status.clips):
+            return None
         if not done:
             message = "; ".join(c.error for c in status.failed_clips if c.error)
             raise TaskFailedError("Every clip of the task failed" + (f": {message}" if message else "."),
@@ -273,22 +368,28 @@ class Pipeline:
         return [_Part(c.clip_id, float(c.duration), c.audio_url) for c in done]
 
     # --- audio ----------------------------------------------------------------------
-    def _source(self, job: Job, role: str, part: _Part) -> str:
-        url = part.audio_url
-        ext = "mp3"
-        if self._plan.settings.output == "wav":
-            ext = "wav"
-            name = f"wav-{role}"
-            entry = job.step(name)
-            if entry is None:
-                self._step += 1
-                self._report("Converting", 4.0, 0.0)
-                entry, url = self._paid(job, name, "wav", {"clip_id": part.clip_id},
-                                        lambda: self.client.wav_url(part.clip_id))
-                entry.update(state="done", url=url)
-                job.save()
-            url = entry["url"]
-        filename = f"{part.clip_id}.{ext}"
+    def _fetch(self, job: Job, part: _Part) -> str:
+        """The take's audio in the library (its file name there)."""
+        return self._download(job, self._audio_url(job, part), part)
+
+    def _audio_url(self, job: Job, part: _Part) -> str:
+        """Where the take's audio is: the MP3 the task gave, or a lossless WAV (a paid,
+        journalled request)."""
+        if self._plan.settings.output != "wav":
+            return part.audio_url
+        name = f"wav-{part.clip_id}"
+        entry = job.step(name)
+        if entry is None:
+            self._step += 1
+            self._report("Converting", 4.0, 0.0)
+            entry, url = self._paid(job, name, "wav", {"clip_id": part.clip_id},
+                                    lambda: self.client.wav_url(part.clip_id))
+            entry.update(state="done", url=url)
+            job.save()
+        return entry["url"]
+
+    def _download(self, job: Job, url: str, part: _Part) -> str:
+        filename = f"{part.clip_id}.{self._plan.settings.output}"
         target = job.folder / filename
         if not target.exists():
             self._report("Downloading", 0.0, 0.0)
@@ -303,23 +404,30 @@ class Pipeline:
         # (two scenes of the same length, say) never share a name beside the project.
         tag = hashlib.sha256(repr((job.key, timeline.duration_samples, timeline.sample_rate))
                              .encode()).hexdigest()[:12]
-        outputs, reports, notes = {}, {}, []
-        for role, filename in job.data["sources"].items():
+        outputs, reports, notes = {}, {}, self._notes
+
+        def fit_take(role: str):
             self.cancel.check()
-            source = audio.load(job.folder / filename, self.decoder)
+            source = audio.load(job.source(role), self.decoder)
             try:
                 fitted, report = fit(source, timeline.duration_samples, timeline.sample_rate)
             except FitError as error:
+                return error
+            return audio.write_wav(fitted, job.folder / f"fitted-{tag}-{role}.wav"), report
+
+        roles = list(job.data["sources"])
+        for role, done in zip(roles, self._pool.map(fit_take, roles)):     # the two overlap
+            if isinstance(done, FitError):
                 if role == "primary":
-                    raise
-                notes.append(f"The alternate take was left out: {error}.")
+                    raise done
+                notes.append(f"The alternate take was left out: {done}.")
                 continue
-            outputs[role] = audio.write_wav(fitted, job.folder / f"fitted-{tag}-{role}.wav")
+            outputs[role], report = done
             reports[role] = report.to_dict()
             if role == "primary":
                 notes.insert(0, f"Fit: {report.quality}.")
         provenance = {
-            "scorefit_version": VERSION,
+            "scorefit_version": __version__,
             "service": self.client.base_url,
             "request_key": job.key,
             "request": job.data.get("request", {}),

@@ -89,7 +89,7 @@ class Plan:
     settings: Settings
     steps: tuple
     target_seconds: float
-    base_url: str = ""
+    reuse: "Reuse | None" = None    # a Refit: the song already paid for, continued if short
 
     @property
     def credits(self) -> int:
@@ -98,6 +98,8 @@ class Plan:
     @property
     def max_credits(self) -> int:
         """The most the pipeline will spend (forecast plus the allowed extra extends)."""
+        if not self.steps:
+            return 0            # a free Refit: the song already covers the cut
         extra = self.settings.max_extra_extends * CREDITS["extend"]
         if not any(s.kind == "concat" for s in self.steps) and self.settings.max_extra_extends:
             extra += CREDITS["concat"] * (2 if self.settings.alternate else 1)
@@ -126,7 +128,9 @@ class Plan:
                 f"MusicAPI charges the same (up to {self.max_credits} credits) as for a whole song.")
 
     def describe(self) -> str:
-        parts = ["1 generation"]
+        if self.reuse is not None and not self.steps:
+            return "Refit from the song in the library: free, no request is sent"
+        parts = ["1 generation"] if self.reuse is None else ["Refit"]
         if self.extends:
             parts.append(f"{self.extends} extend{'s' if self.extends > 1 else ''}")
         joins = sum(1 for s in self.steps if s.kind == "concat")
@@ -140,13 +144,24 @@ class Plan:
                 f"about {minutes} min")
 
     @property
-    def request_key(self) -> str:
-        """Identifies the paid material: same request + seed = same key = served from the library."""
+    def dropped(self) -> list[str]:
+        """What the editor set up that this plan leaves out, in words."""
+        return [f"The marker '{m.name or 'unnamed'}' at frame {m.frame} is past the end of the cut "
+                "and was left out of the prompt." for m in self.timeline.dropped_markers]
+
+    def request_key(self, service: str) -> str:
+        """Names the paid material in the library: the same request (and seed) to the same
+        service is the same key, served from the library. Asked for when the job runs, so a
+        plan is drawn without a key or a service."""
+        if self.reuse is not None:
+            blob = json.dumps([self.reuse.key, round(self.target_seconds, 3), service,
+                               self.settings.model, self.settings.output]).encode("utf-8")
+            return "r" + hashlib.sha256(blob).hexdigest()[:19]
         payload = {
             "prompt": self.spec.prompt, "tags": self.spec.tags, "title": self.spec.title,
             "negative_tags": self.spec.negative_tags, "instrumental": self.spec.instrumental,
             "sections": [[str(s.start), str(s.end), list(s.moods)] for s in self.spec.sections],
-            "target": round(self.target_seconds, 3), "service": self.base_url,
+            "target": round(self.target_seconds, 3), "service": service,
             **asdict(self.settings),
         }
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
@@ -182,8 +197,38 @@ class Plan:
         return body
 
 
-def make_plan(timeline: Timeline, spec: PromptSpec, settings: Settings = Settings(),
-              base_url: str = "") -> Plan:
+@dataclass(frozen=True)
+class Reuse:
+    """The unfitted song behind a placed soundtrack, for a Refit: the library job it came
+    from, its last clip and that clip's length."""
+    key: str
+    clip_id: str
+    seconds: float
+    source: str          # the audio file, relative to the library's tracks folder
+
+
+def make_refit_plan(timeline: Timeline, spec: PromptSpec, reuse: Reuse, settings: Settings) -> Plan:
+    """Free when the song already covers the new cut (with room for its ending); otherwise
+    extend only the missing part and join, then convert: never a new generation."""
+    settings = Settings(model=settings.model, output=settings.output, alternate=False,
+                        seed=settings.seed, max_extra_extends=settings.max_extra_extends)
+    target = float(timeline.duration_seconds) + ENDING_ROOM
+    if reuse.seconds >= target:
+        return Plan(timeline, spec, settings, (), target, reuse)
+    info = model_info(settings.model)
+    gain = max(30.0, info.typical_seconds - OUTRO_SKIP)
+    start = reuse.seconds - OUTRO_SKIP
+    steps = []
+    for i in range(max(1, math.ceil((target - start) / gain))):
+        steps.append(Step("extend", "Extending", CREDITS["extend"],
+                          info.service_seconds(gain + OUTRO_SKIP), song_start=start + i * gain))
+    steps.append(Step("concat", "Joining", CREDITS["concat"], 4.0))
+    if settings.output == "wav":
+        steps.append(Step("wav", "Converting", CREDITS["wav"], 3.0))
+    return Plan(timeline, spec, settings, tuple(steps), target, reuse)
+
+
+def make_plan(timeline: Timeline, spec: PromptSpec, settings: Settings = Settings()) -> Plan:
     info = model_info(settings.model)
     duration = float(timeline.duration_seconds)
     target = duration + ENDING_ROOM
@@ -203,7 +248,7 @@ def make_plan(timeline: Timeline, spec: PromptSpec, settings: Settings = Setting
         steps += [Step("concat", "Joining", CREDITS["concat"], 4.0)] * versions
     if settings.output == "wav":
         steps += [Step("wav", "Converting", CREDITS["wav"], 3.0)] * versions
-    return Plan(timeline, spec, settings, tuple(steps), target, base_url)
+    return Plan(timeline, spec, settings, tuple(steps), target)
 
 
 def choose_continue_at(plan: Plan, clip_offset: float, clip_duration: float) -> tuple[int, float]:

@@ -1,32 +1,32 @@
-"""One generation job for a host: what the editor chose, where the service is, and a
-worker thread that runs the pipeline while the host's UI thread stays free.
+"""The one job path every host runs: connect, plan, run in the background, deliver,
+describe the outcome, start afresh.
 
-Hosts (Blender, Resolve, the command line) fill in :class:`Choices`, call
-:func:`connect` and start a :class:`BackgroundJob`; their UI thread then only reads
-:meth:`BackgroundJob.snapshot` from a timer. Nothing here touches a host.
+Blender, the Resolve dialog, the Resolve console and the command line differ only in
+how they draw (each reads :meth:`BackgroundJob.snapshot` on its own clock) and where
+they place the result. Nothing here touches a host; the built-in emulator is started
+by the host that chose it and handed to :func:`connect`.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
-import requests
-
 from . import audio, config
-from .fit import FitError
+from .errors import PreflightError, ScoreFitError
 from .library import Library, atomic_copy
-from .musicapi import Cancelled, ConfigurationError, MusicAPIClient, MusicAPIError, OutcomeUnknownError
+from .musicapi import (Cancelled, ConfigurationError, InsufficientCreditsError, MusicAPIClient,
+                       OutcomeUnknownError)
 from .musicapi.client import check_base_url, is_loopback
 from .pipeline import CancelToken, Pipeline, PollSchedule, Progress, Result
-from .plan import DEFAULT_MODEL, Plan, Settings, make_plan
+from .plan import CREDITS, DEFAULT_MODEL, Plan, Reuse, Settings, make_plan, make_refit_plan
 from .prompt import DEFAULT_STYLE, PromptSpec, derive_prompt
 from .timeline import Timeline
-
-# The built-in emulator runs at 2 % of the real service's time, so a trial takes seconds.
-EMULATOR_SPEED = 0.02
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,10 @@ class Choices:
         known = {k: stored[k] for k in ("style", "instrumental", "model", "output", "alternate")}
         return cls(**{**known, **overrides})
 
+    @property
+    def settings(self) -> Settings:
+        return Settings(model=self.model, output=self.output, alternate=self.alternate, seed=self.seed)
+
 
 def prompt_for(timeline: Timeline, choices: Choices) -> PromptSpec:
     spec = derive_prompt(timeline, style=choices.style, instrumental=choices.instrumental)
@@ -58,30 +62,28 @@ def prompt_for(timeline: Timeline, choices: Choices) -> PromptSpec:
     return spec.edited(**edits) if edits else spec
 
 
-def plan_for(timeline: Timeline, choices: Choices, base_url: str) -> Plan:
-    settings = Settings(model=choices.model, output=choices.output, alternate=choices.alternate,
-                        seed=choices.seed)
-    return make_plan(timeline, prompt_for(timeline, choices), settings, base_url)
+def plan_for(timeline: Timeline, choices: Choices) -> Plan:
+    """What a run would ask for and cost. Needs no key and no service."""
+    return make_plan(timeline, prompt_for(timeline, choices), choices.settings)
+
+
+def refit_plan_for(timeline: Timeline, choices: Choices, reuse: Reuse) -> Plan:
+    """A Refit of the song ``reuse`` to ``timeline``: free, or one extend and a join."""
+    return make_refit_plan(timeline, prompt_for(timeline, choices), reuse, choices.settings)
 
 
 @dataclass
 class Service:
-    """Where requests go. ``emulator`` is set when ScoreFit started its own."""
+    """Where requests go. ``emulator`` is the local emulator a host started for this job
+    (anything with ``stop()``); it is stopped with the job."""
     base_url: str
     key: str = field(repr=False)
-    fixed_schedule: PollSchedule | None = None
+    time_scale: float = 1.0
     emulator: object | None = None
 
     @property
     def schedule(self) -> PollSchedule:
-        """How to poll. For an emulator the editor started on this computer, its own pace,
-        which takes a request to learn: asked for by the worker, never the UI thread."""
-        if self.fixed_schedule is None:
-            self.fixed_schedule = PollSchedule()
-            if is_loopback(urlsplit(self.base_url).hostname or ""):
-                # The real service is never on this computer.
-                self.fixed_schedule = PollSchedule(time_scale=_emulator_speed(self.base_url))
-        return self.fixed_schedule
+        return PollSchedule(time_scale=self.time_scale)
 
     @property
     def identity(self) -> str:
@@ -102,60 +104,132 @@ class Service:
 BUILT_IN_EMULATOR = "built-in emulator"
 
 
-def deliver(result: Result, folder: Path) -> Result:
-    """The result with its files (soundtrack, alternate, provenance) copied into ``folder``,
-    beside the project, so it stays portable. File work: call it off a UI thread."""
-    copies = {}
-    for name in ("primary", "alternate", "sidecar"):
-        source = getattr(result, name)
-        if source is not None:
-            copies[name] = atomic_copy(source, Path(folder) / Path(source).name)
-    return replace(result, **copies)
-
-
-def prepare_library(library: Library, plan: Plan, service: "Service", start_afresh: bool = False):
-    """Before a run: drop the request's journal when the editor starts afresh, or when the
-    service is a new built-in emulator, which knows nothing of an earlier one's tasks (and
-    whose credits are not real). A finished job is kept: it is served from the library."""
-    if start_afresh or (service.emulator is not None
-                        and library.job(plan.request_key).state not in ("done", "new")):
-        library.forget(plan.request_key)
-
-
-def connect(*, use_emulator: bool = False, base_url: str | None = None) -> Service:
-    """The real service (key from ``MUSICAPI_KEY`` or the config file) or a fresh emulator."""
-    if use_emulator:
-        from ..emulator import DEFAULT_KEY, Emulator
-        emulator = Emulator(speed=EMULATOR_SPEED).start()
-        return Service(emulator.url, DEFAULT_KEY, PollSchedule(time_scale=EMULATOR_SPEED), emulator)
+def connect(*, emulator=None, base_url: str | None = None) -> Service:
+    """The service to use: the emulator a host started (with ``url``, ``key`` and ``speed``),
+    or MusicAPI with the key from ``MUSICAPI_KEY`` or the config file."""
+    if emulator is not None:
+        return Service(emulator.url, emulator.key, emulator.speed, emulator)
     key = config.get_api_key()
     if not key:
         raise ConfigurationError(
             "No MusicAPI key is set.",
             hint="Enter it in ScoreFit's settings, or set the MUSICAPI_KEY environment variable. "
                  "To try ScoreFit without a key, choose the built-in emulator.")
-    return Service(check_base_url(base_url or config.load_settings()["base_url"]), key)
+    settings = config.load_settings()
+    url = check_base_url(base_url or settings["base_url"])
+    local = is_loopback(urlsplit(url).hostname or "")
+    scale = min(1.0, max(1e-4, float(settings["time_scale"]))) if local else 1.0
+    return Service(url, key, scale)
 
 
-def _emulator_speed(base_url: str) -> float:
+@dataclass(frozen=True)
+class Destination:
+    """Where the finished files go: ``folder`` (beside the project), named after the
+    library's files, or ``stem``.wav / .json / -alternate.wav when a name was asked for."""
+    folder: Path
+    stem: str | None = None
+
+    def name(self, role: str, source: Path) -> str:
+        if self.stem is None:
+            return source.name
+        suffix = {"primary": ".wav", "alternate": "-alternate.wav", "sidecar": ".json"}[role]
+        return self.stem + suffix
+
+
+def deliver(result: Result, destination: Destination) -> Result:
+    """The result with its files (soundtrack, alternate, provenance) copied to
+    ``destination``, so the project stays portable. File work: off a UI thread."""
+    copies = {}
+    for role in ("primary", "alternate", "sidecar"):
+        source = getattr(result, role)
+        if source is not None:
+            copies[role] = atomic_copy(source, Path(destination.folder) / destination.name(role, Path(source)))
+    return replace(result, **copies)
+
+
+def prepare_library(library: Library, key: str, service: Service, start_afresh: bool = False) -> list[str]:
+    """Before a run. Start Afresh forgets only the requests whose answers were lost (every
+    answered step is reused, so a lost WAV answer costs at most one WAV request). A new
+    built-in emulator knows nothing of an earlier one's tasks (and its credits are not
+    real), so an unfinished journal of one is dropped; a finished job is kept: it is
+    served from the library. Returns the names of the requests forgotten."""
+    job = library.job(key)
+    if service.emulator is not None and job.state not in ("done", "new"):
+        library.forget(key)
+        return []
+    return job.forget_lost() if start_afresh else []
+
+
+# --- checks before the first paid request ------------------------------------------------
+MARGIN = 64 << 20        # free space kept beyond the estimate
+
+
+def _bytes_needed(plan: Plan) -> tuple[int, int]:
+    """(library, destination) bytes: the service's 48 kHz 16-bit stereo WAVs (or MP3s and
+    their decoded copy) for each take, and the fitted files."""
+    takes = 2 if plan.settings.alternate else 1
+    source = int((plan.target_seconds + 30) * 48000 * 4)
+    fitted = plan.timeline.duration_samples * 4
+    return takes * (source + fitted), takes * fitted
+
+
+def _check_writable(folder: Path, what: str, needed: int):
     try:
-        speed = requests.get(base_url + "/_emulator/state", timeout=2).json()["speed"]
-        return min(1.0, max(1e-4, float(speed)))
-    except (requests.RequestException, ValueError, KeyError, TypeError):
-        return 1.0
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise PreflightError(f"The {what} {folder} cannot be written ({error.strerror or error}).",
+                             hint="Choose another folder (or free this one), then run again: "
+                                  "nothing was sent and no credits were spent.") from None
+    free = shutil.disk_usage(folder).free
+    if free < needed + MARGIN:
+        raise PreflightError(f"The {what} {folder} has {free / 1e6:.0f} MB free; this job needs "
+                             f"about {(needed + MARGIN) / 1e6:.0f} MB.",
+                             hint="Free some space or choose another folder, then run again: "
+                                  "nothing was sent and no credits were spent.")
+
+
+def preflight(plan: Plan, key: str, client: MusicAPIClient, library: Library,
+              destination: Destination | None, service_is_local_trial: bool = False):
+    """Everything that would otherwise fail after credits are spent: the library and the
+    destination are writable and have room, and the balance covers the most the rest of
+    the plan may spend. Raises with nothing sent; a job the library has is not checked."""
+    job = library.job(key)
+    if job.state == "done":
+        return
+    if plan.reuse is not None and plan.calls and service_is_local_trial:
+        raise PreflightError("The built-in emulator keeps no songs between runs, so a Refit that "
+                             "needs more music cannot be tried with it.",
+                             hint="Generate again instead (free with the emulator). Nothing was sent.")
+    in_library, copies = _bytes_needed(plan)
+    _check_writable(library.root, "library folder", in_library)
+    if destination is not None:
+        _check_writable(Path(destination.folder), "output folder", copies)
+    paid = sum(CREDITS[s["kind"]] for s in job.steps)
+    owed = max(0, plan.max_credits - paid)
+    balance = client.balance() if owed and plan.calls else None
+    if balance is not None and balance < owed:
+        raise InsufficientCreditsError(
+            f"Your MusicAPI balance is {balance} credits; this plan may spend up to {owed}.",
+            hint="Nothing was sent. Buy credits on musicapi.ai, or choose a shorter plan "
+                 "(no alternate take, MP3, a model with longer clips), then run again.")
 
 
 def describe(error: BaseException) -> str:
-    """The editor-facing text for anything a job can end with."""
-    if isinstance(error, OutcomeUnknownError):
-        return (f"{error} Once you have checked, choose Start Afresh to drop the unfinished "
-                "request and send it again.")
-    if isinstance(error, (MusicAPIError, audio.DecoderMissing, FitError)):
+    """The editor-facing sentence for anything a job can end with."""
+    if isinstance(error, ScoreFitError):
         return str(error)
     if isinstance(error, OSError):
         where = f" ({error.filename})" if error.filename else ""
         return f"A file could not be written or read: {error.strerror or error}{where}."
     return f"Unexpected error ({type(error).__name__}): {error}. Paid steps are kept; run again to resume."
+
+
+def outcome(result: Result) -> str:
+    """What became of a finished job, in words every host shows after its own placement text."""
+    paid = "Served from the library: no credits spent. " if result.from_library else ""
+    return (paid + " ".join(result.notes)).strip()
 
 
 @dataclass(frozen=True)
@@ -169,25 +243,37 @@ class Snapshot:
     error: str = ""
     # A paid request's answer was lost: only the editor, after checking, may send it again.
     needs_check: bool = False
+    key: str = ""                   # the request's key in the library
 
     @property
     def finished(self) -> bool:
         return self.state != "running"
 
+    @property
+    def message(self) -> str:
+        """The outcome in words: the error, or what the result carries."""
+        return outcome(self.result) if self.state == "done" else self.error
+
 
 class BackgroundJob:
-    """Runs one plan in a daemon thread; the host polls :meth:`snapshot` and may :meth:`cancel`."""
+    """Runs one plan in a daemon thread; the host polls :meth:`snapshot` and may :meth:`cancel`.
+
+    ``destination`` may be changed by the host while the job runs (Blender follows a Save
+    As); it is read once, when the files are delivered."""
 
     def __init__(self, plan: Plan, service: Service, library: Library | None = None, *,
-                 decoder: audio.Decoder | None = None, start_afresh: bool = False):
+                 decoder: audio.Decoder | None = None, start_afresh: bool = False,
+                 destination: Destination | None = None):
         self.plan = plan
         self.service = service
         self.library = library or Library()
         self.decoder = decoder
         self.start_afresh = start_afresh
+        self.destination = destination
+        self.key = plan.request_key(service.identity)
         self.token = CancelToken()
         self._lock = threading.Lock()
-        self._snapshot = Snapshot("running")
+        self._snapshot = Snapshot("running", key=self.key)
         self._started = time.monotonic()
         self._thread = threading.Thread(target=self._work, name="ScoreFit job", daemon=True)
 
@@ -209,6 +295,22 @@ class BackgroundJob:
             snap = replace(snap, elapsed=time.monotonic() - self._started)
         return snap
 
+    def wait(self, on_update: Callable[[Snapshot], None] = lambda snap: None,
+             every: float = 0.5) -> Snapshot:
+        """For hosts without an event loop (a console, the command line): report snapshots
+        until the job ends. Ctrl-C cancels the job and waits for it to stop safely."""
+        while True:
+            try:
+                snap = self.snapshot()
+                on_update(snap)
+                if snap.finished:
+                    return snap
+                time.sleep(every)
+            except KeyboardInterrupt:
+                self.cancel()
+                self.join()
+                return self.snapshot()
+
     def _set(self, **changes):
         with self._lock:
             self._snapshot = replace(self._snapshot, **changes)
@@ -218,10 +320,17 @@ class BackgroundJob:
 
     def _work(self):
         try:
-            prepare_library(self.library, self.plan, self.service, self.start_afresh)
-            pipeline = Pipeline(self.service.client(), self.library, schedule=self.service.schedule,
+            prepare_library(self.library, self.key, self.service, self.start_afresh)
+            client = self.service.client()
+            preflight(self.plan, self.key, client, self.library, self.destination,
+                      service_is_local_trial=self.service.emulator is not None)
+            pipeline = Pipeline(client, self.library, schedule=self.service.schedule,
                                 decoder=self.decoder, on_progress=self._progress, cancel=self.token)
-            result = pipeline.run(self.plan)
+            result = pipeline.run(self.plan, self.key)
+            destination = self.destination
+            if destination is not None:
+                self._set(stage="Copying")
+                result = deliver(result, destination)
             self._set(state="done", stage="Done", fraction=1.0, remaining=0.0, result=result,
                       elapsed=time.monotonic() - self._started)
         except Cancelled:
@@ -232,3 +341,4 @@ class BackgroundJob:
                       error=describe(error), needs_check=isinstance(error, OutcomeUnknownError))
         finally:
             self.service.close()
+

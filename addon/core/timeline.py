@@ -99,6 +99,8 @@ class Timeline:
     name: str = ""
     markers: tuple = field(default_factory=tuple)
     sample_rate: int = 48000
+    # Markers given but outside the cut: kept aside so the outcome can name them.
+    dropped_markers: tuple = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
         if self.duration_frames <= 0:
@@ -110,7 +112,9 @@ class Timeline:
         inside = tuple(sorted(
             (m for m in self.markers if 0 <= m.frame < self.duration_frames),
             key=lambda m: m.frame))
+        outside = tuple(m for m in self.markers if m not in inside)
         object.__setattr__(self, "markers", inside)
+        object.__setattr__(self, "dropped_markers", self.dropped_markers + outside)
 
     # --- exact conversions -------------------------------------------------------
     def frames_to_seconds(self, frames) -> Fraction:

@@ -1,4 +1,27 @@
-"""A local, faithful MusicAPI emulator (see server.py). Host-free, like the core."""
+"""A local, faithful MusicAPI emulator (see server.py). Host-free, like the core, which never
+imports it: a host that offers the built-in emulator starts one with :func:`built_in` and
+hands it to ``core.session.connect``."""
+import importlib.util
+
+from ..core.errors import ScoreFitError
 from .server import DEFAULT_KEY, Emulator, Fault
 
-__all__ = ["DEFAULT_KEY", "Emulator", "Fault"]
+# The built-in emulator runs at 2 % of the real service's time, so a trial takes seconds.
+BUILT_IN_SPEED = 0.02
+
+
+class EmulatorUnavailable(ScoreFitError):
+    hint = "Choose WAV output (the emulator serves WAV without it). Nothing was sent."
+
+
+def built_in(output: str = "wav") -> Emulator:
+    """A started emulator for trying ScoreFit for free; stopped when the job ends. MP3
+    needs the LAME encoder (``lameenc``), which Blender's extension does not bundle:
+    refused here, before anything starts, rather than as a broken download later."""
+    if output == "mp3" and importlib.util.find_spec("lameenc") is None:
+        raise EmulatorUnavailable("The built-in emulator cannot make MP3 files here: its encoder "
+                                  "(the lameenc package) is not installed.")
+    return Emulator(speed=BUILT_IN_SPEED).start()
+
+
+__all__ = ["BUILT_IN_SPEED", "DEFAULT_KEY", "Emulator", "EmulatorUnavailable", "Fault", "built_in"]

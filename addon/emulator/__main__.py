@@ -12,8 +12,14 @@ def main(argv=None):
                         help="fraction of the real service time to take (1 = as slow as MusicAPI)")
     parser.add_argument("--credits", type=int, default=1000)
     parser.add_argument("--key", default=DEFAULT_KEY, help="the API key the emulator accepts")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same music")
+    parser.add_argument("--sample-rate", type=int, default=48000)
+    parser.add_argument("--prerender", action="store_true",
+                        help="render each clip's audio while its task runs, so it is ready when the "
+                             "clip succeeds, as the real service's is (benchmarks)")
     args = parser.parse_args(argv)
-    emulator = Emulator(port=args.port, speed=args.speed, credits=args.credits, keys=(args.key,)).start()
+    emulator = Emulator(port=args.port, speed=args.speed, credits=args.credits, keys=(args.key,),
+                        seed=args.seed, sample_rate=args.sample_rate, prerender=args.prerender).start()
     print(f"MusicAPI emulator on {emulator.url} (audio from {emulator.cdn_url}); key: {args.key}",
           flush=True)
     try:

@@ -1,4 +1,4 @@
-"""A local MusicAPI emulator: real HTTP on loopback, faithful to shared/musicapi-api.md.
+"""A local MusicAPI emulator: real HTTP on loopback, faithful to docs/musicapi.md.
 
 Two servers run side by side, as in production: the API (needs the key) and a CDN
 that serves the audio files (needs no key, so a client that leaks its key to the CDN
@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -22,11 +23,15 @@ from urllib.parse import urlsplit
 from . import synth
 
 CREDIT_COST = {"create_music": 15, "extend_music": 15, "cover_music": 15, "concat_music": 2, "wav": 2}
-# Longest clip one call yields, per model (vendor FAQ, approximate).
-MODEL_MAX_SECONDS = {
-    "sonic-v3-5": 120, "sonic-v4": 120, "sonic-v4-5": 240, "sonic-v4-5-plus": 240,
-    "sonic-v5": 480, "sonic-v5-5": 480, "sonic-v6": 480, "sonic-v6-wild": 480, "sonic-v6-mini": 240,
+# Per model: the longest clip one call yields (vendor FAQ, approximate) and what a call
+# usually yields (docs/musicapi.md). The client keeps its own copy (core/plan.py): a test
+# checks that the two agree.
+MODEL_SECONDS = {
+    "sonic-v3-5": (120, 85), "sonic-v4": (120, 85), "sonic-v4-5": (240, 160),
+    "sonic-v4-5-plus": (240, 160), "sonic-v5": (480, 200), "sonic-v5-5": (480, 200),
+    "sonic-v6": (480, 200), "sonic-v6-wild": (480, 200), "sonic-v6-mini": (240, 140),
 }
+MODEL_MAX_SECONDS = {name: most for name, (most, _typical) in MODEL_SECONDS.items()}
 DURATION_TARGET_MODELS = {"sonic-v5-5", "sonic-v6", "sonic-v6-wild", "sonic-v6-mini"}
 DEFAULT_KEY = "emulator-key"
 
@@ -40,9 +45,10 @@ MSG_MODERATION = "The song description needs moderation review."
 class Fault:
     """One injected misbehaviour. ``match`` is "METHOD /path-prefix"; ``times`` how often.
 
-    kinds: http (status/message/retry_after), reset, delay (answer after ``delay`` s,
-    having done the work), malformed, task_failed, clip_failed, slow (audio trickles),
-    truncated (audio cut short).
+    kinds: http (status/message/retry_after, before any work), gateway (the work is done
+    and charged, then a gateway answers ``status`` instead: 502/503/504), reset, delay
+    (answer after ``delay`` s, having done the work), malformed, task_failed, clip_failed,
+    slow (audio trickles), truncated (audio cut short).
     """
     kind: str
     match: str = ""
@@ -104,7 +110,7 @@ class EmulatorState:
 
     def __init__(self, *, credits: int, speed: float, keys: set, seed: int, sample_rate: int,
                  task_not_found_status: int = 400, duration_format: str = "string",
-                 wav_preparing: int = 0):
+                 wav_preparing: int = 0, prerender: bool = False):
         self.lock = threading.RLock()
         self.credits = credits
         self.speed = speed
@@ -120,6 +126,10 @@ class EmulatorState:
         self.log: list[dict] = []
         self.charges: list[dict] = []
         self.audio_cache: dict[tuple, bytes] = {}
+        # Render each clip's audio while its task "runs", as the real service has the file
+        # ready when a clip succeeds (benchmarks); otherwise on first download (tests).
+        self.prerender = prerender
+        self.rendered: dict[str, Future] = {}
         self._wav_asks: dict[str, int] = {}
 
     # --- ledger -------------------------------------------------------------------
@@ -156,7 +166,9 @@ class EmulatorState:
         with self.lock:
             return {"credits": self.credits, "speed": self.speed,
                     "charges": list(self.charges), "log": list(self.log),
-                    "tasks": {t.task_id: {"kind": t.kind, "clips": [c.clip_id for c in t.clips]}
+                    "tasks": {t.task_id: {"kind": t.kind, "clips": [c.clip_id for c in t.clips],
+                                          "created": t.created,
+                                          "ready": [c.ready_at for c in t.clips]}
                               for t in self.tasks.values()}}
 
 
@@ -173,11 +185,21 @@ class Emulator:
         for server in (self._api, self._cdn):
             server.daemon_threads = True
         self._threads: list[threading.Thread] = []
+        self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator render")
 
     @property
     def url(self) -> str:
         host, port = self._api.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def key(self) -> str:
+        """A key the emulator accepts (what a host's session connects with)."""
+        return DEFAULT_KEY if DEFAULT_KEY in self.state.keys else next(iter(self.state.keys))
+
+    @property
+    def speed(self) -> float:
+        return self.state.speed
 
     @property
     def cdn_url(self) -> str:
@@ -193,6 +215,7 @@ class Emulator:
         return self
 
     def stop(self):
+        self._renderer.shutdown(wait=False, cancel_futures=True)
         for server in (self._api, self._cdn):
             server.shutdown()
             server.server_close()
@@ -245,6 +268,8 @@ class Emulator:
             st.tasks[task_id] = task
             for clip in clips:
                 st.clips[clip.clip_id] = clip
+                if st.prerender:
+                    st.rendered[clip.clip_id] = self._renderer.submit(self._pcm, clip)
         return 200, {"message": "success", "task_id": task_id}
 
     def _validate(self, kind: str, body: dict) -> str:
@@ -295,7 +320,7 @@ class Emulator:
             if target:
                 length = float(target) * st.rng.uniform(0.9, 1.1)
             else:
-                length = max_len * st.rng.uniform(0.45, 0.9)
+                length = MODEL_SECONDS[mv][1] * st.rng.uniform(0.75, 1.25)
             length = min(length, max_len)
             ending = asked_end or (kind == "create_music" and st.rng.random() < 0.7)
             end = offset + length
@@ -382,6 +407,10 @@ class Emulator:
                 return 403, {"message": MSG_CREDITS}
         return 200, {"message": "success", "data": {"wav_url": f"{self.cdn_url}/audio/{clip_id}.wav"}}
 
+    @staticmethod
+    def _pcm(clip: ClipRecord) -> bytes:
+        return synth.render(clip.style, clip.segments, clip.ending)
+
     def audio(self, name: str) -> bytes | None:
         clip_id, _, ext = name.rpartition(".")
         st = self.state
@@ -392,7 +421,8 @@ class Emulator:
             cached = st.audio_cache.get((clip_id, ext))
         if cached is not None:
             return cached
-        pcm = synth.render(clip.style, clip.segments, clip.ending)
+        early = st.rendered.get(clip_id)
+        pcm = early.result() if early is not None else self._pcm(clip)
         data = synth.wav_bytes(pcm, clip.style.sample_rate) if ext == "wav" else \
             synth.mp3_bytes(pcm, clip.style.sample_rate)
         with st.lock:
@@ -414,6 +444,9 @@ def _make_handler(emulator: Emulator, role: str):
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            if self.headers.get("Connection", "").lower() == "close":
+                # Said, as HTTP/1.1 servers do, so the client never reuses a closing connection.
+                self.send_header("Connection", "close")
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -431,7 +464,7 @@ def _make_handler(emulator: Emulator, role: str):
                 state.log.append(entry)
             if path.startswith("/_emulator/"):
                 return self._control(method, path, raw)
-            fault = state.take_fault(method, path, ("http", "reset", "malformed", "delay"))
+            fault = state.take_fault(method, path, ("http", "gateway", "reset", "malformed", "delay"))
             if fault and fault.kind == "reset":
                 entry["status"] = "reset"
                 self.close_connection = True
@@ -449,6 +482,8 @@ def _make_handler(emulator: Emulator, role: str):
                 time.sleep(fault.delay)
             if fault and fault.kind == "malformed":
                 status, body = 200, b'{"message": "success", "data": [{"clip_'
+            if fault and fault.kind == "gateway":
+                status, body = fault.status, {"message": fault.message or "Bad gateway."}
             entry["status"] = status
             self._send_json(status, body)
 

@@ -1,6 +1,6 @@
 """DaVinci Resolve ↔ the timeline model: read the current timeline, place a fitted file.
 
-Every fact this relies on is in shared/resolve-api.md: settings are strings, marker keys
+Every fact this relies on is in docs/resolve.md: settings are strings, marker keys
 are floats relative to the timeline start, ``recordFrame`` is absolute, ``endFrame`` is
 exclusive, and an append that overlaps is dropped silently, so placement is read back.
 Only methods listed in Blackmagic's scripting README are called (a test checks).
@@ -8,9 +8,11 @@ All calls run on Resolve's own (dispatcher) thread.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.errors import ScoreFitError
 from ..core.placement import first_free_lane
 from ..core.timeline import FrameRate, Marker, Timeline
 
@@ -18,7 +20,7 @@ MIN_VERSION = (18, 5)       # AppendToTimeline learned trackIndex and recordFram
 BIN_NAME = "ScoreFit"
 
 
-class ResolveError(RuntimeError):
+class ResolveError(ScoreFitError, RuntimeError):
     """Something the editor must do in Resolve first; nothing was changed."""
 
 
@@ -89,8 +91,7 @@ def _sample_rate(settings: dict) -> int:
 
 
 def _spans(timeline, index: int) -> list[tuple[int, int]]:
-    return [(int(item.GetStart()), int(item.GetEnd()))
-            for item in timeline.GetItemListInTrack("audio", index) or [] if item is not None]
+    return [span for span, _item in _items(timeline, index)]
 
 
 def choose_track(resolve, timeline) -> tuple[int, bool]:
@@ -153,12 +154,56 @@ def _find_in_pool(folder, path: Path):
 def provenance_comment(provenance: dict) -> str:
     request = provenance.get("request", {})
     tasks = ", ".join(t["task_id"] for t in provenance.get("tasks", []) if t.get("task_id"))
-    return (f"ScoreFit: generated with MusicAPI ({request.get('model', '')}); tasks {tasks}; "
-            f"clip {provenance.get('clips', {}).get('primary', '')}; prompt: "
-            f"{request.get('prompt', '')!s}")[:2000]
+    # The request key first: Refit finds the song in the library by it.
+    return (f"ScoreFit: request {provenance.get('request_key', '')}; generated with MusicAPI "
+            f"({request.get('model', '')}); tasks {tasks}; clip "
+            f"{provenance.get('clips', {}).get('primary', '')}; prompt: {request.get('prompt', '')!s}")[:2000]
 
 
-def place(resolve, project, timeline, path: Path, provenance: dict) -> Placement:
+_REQUEST = re.compile(r"^ScoreFit: request (\w+);")
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A ScoreFit soundtrack on the timeline: the item, its track and its request key."""
+    item: object
+    track: int
+    request_key: str
+    path: Path
+
+
+def placed_soundtrack(timeline) -> Placed | None:
+    """The ScoreFit soundtrack on the timeline (the one at its start, if several), from the
+    provenance comment its clip carries."""
+    start = int(timeline.GetStartFrame())
+    found = []
+    for track in range(1, int(timeline.GetTrackCount("audio") or 0) + 1):
+        for item in timeline.GetItemListInTrack("audio", track) or []:
+            clip = item.GetMediaPoolItem() if item is not None else None
+            if clip is None:
+                continue
+            comment = str(clip.GetClipProperty("Comments") or clip.GetMetadata("Comments") or "")
+            match = _REQUEST.match(comment)
+            if match:
+                found.append(Placed(item, track, match.group(1),
+                                    Path(str(clip.GetClipProperty("File Path") or ""))))
+    found.sort(key=lambda p: (int(p.item.GetStart()) != start, p.track))
+    return found[0] if found else None
+
+
+def check_range(timeline, model: Timeline):
+    """The timeline still has the range the soundtrack was fitted to; otherwise nothing is placed."""
+    start, end = int(timeline.GetStartFrame()), int(timeline.GetEndFrame())
+    if (start, end) != (model.start_frame, model.end_frame):
+        raise ResolveError(
+            f"The timeline changed while ScoreFit worked (it fitted frames {model.start_frame} to "
+            f"{model.end_frame}, it now runs {start} to {end}), so nothing was placed. Run Refit "
+            "to fit the song to the new range (free when the song is long enough).")
+
+
+def place(resolve, project, timeline, path: Path, provenance: dict, replacing: Placed | None = None) -> Placement:
+    """Import ``path`` and put it at the timeline's start: on a free track, or where the
+    soundtrack ``replacing`` is (a Refit). Read back, since Resolve drops appends silently."""
     pool = project.GetMediaPool()
     item = import_clip(resolve, pool, path)
     # Provenance in the Media Pool's Comments column (a clip property) and in the Comments
@@ -170,14 +215,35 @@ def place(resolve, project, timeline, path: Path, provenance: dict) -> Placement
     frames = int(float(item.GetClipProperty("Frames") or 0))
     if frames <= 0:
         raise ResolveError(f"Resolve reports no frames for {path.name}; it is in the {BIN_NAME} bin.")
-    track, added = choose_track(resolve, timeline)
+    there = _already_placed(timeline, path, start)
+    if there is not None and replacing is None:
+        return Placement(True, there, start, end - start,
+                         f"This soundtrack is already on audio track {there} at the timeline's start; "
+                         "nothing was added.")
+    if replacing is None:
+        track, added = choose_track(resolve, timeline)
+    else:
+        track, added = replacing.track, False
+        # Resolve hands out a new proxy object per call: items are told apart by where they start.
+        old_start = int(replacing.item.GetStart())
+        others = [span for span, _i in _items(timeline, track) if span[0] != old_start]
+        if any(a < end and start < b for a, b in others):
+            raise ResolveError(f"Audio track {track} is not free from frame {start} to {end} beside "
+                               "the soundtrack; move what is there and run Refit again. Nothing was changed.")
+        old = (replacing.item.GetMediaPoolItem(), old_start)
+        if not timeline.DeleteClips([replacing.item], False):
+            raise ResolveError("Resolve refused to remove the old soundtrack; nothing was changed.")
     pool.AppendToTimeline([{"mediaPoolItem": item, "startFrame": 0, "endFrame": frames,
                             "mediaType": 2, "trackIndex": track, "recordFrame": start}])
     # Resolve may drop an append silently, or floor its length: read back what is there.
-    placed = [i for i in timeline.GetItemListInTrack("audio", track) or []
-              if i is not None and int(i.GetStart()) == start]
+    placed = [i for span, i in _items(timeline, track) if span[0] == start and _path(i) == Path(path)]
     where = f"audio track {track}" + (" (added)" if added else "")
     if not placed:
+        if replacing is not None:      # all or nothing: the old soundtrack goes back
+            clip, at = old
+            pool.AppendToTimeline([{"mediaPoolItem": clip, "startFrame": 0,
+                                    "endFrame": int(float(clip.GetClipProperty("Frames") or 0)),
+                                    "mediaType": 2, "trackIndex": track, "recordFrame": at}])
         return Placement(False, track, None, None,
                          f"Resolve did not place the soundtrack on {where}; it is in the "
                          f"{BIN_NAME} bin. Drag it to frame {start} by hand.")
@@ -186,6 +252,25 @@ def place(resolve, project, timeline, path: Path, provenance: dict) -> Placement
         return Placement(False, track, start, duration,
                          f"Resolve placed the soundtrack on {where} but {duration} frames long "
                          f"instead of {end - start}; check it (the clip is in the {BIN_NAME} bin).")
+    verb = "Replaced the soundtrack" if replacing is not None else "Placed"
     return Placement(True, track, start, duration,
-                     f"Placed on {where} at {timeline.GetStartTimecode() or start}, "
-                     f"{duration} frames.")
+                     f"{verb} on {where} at {timeline.GetStartTimecode() or start}, {duration} frames.")
+
+
+def _items(timeline, track: int) -> list:
+    return [((int(i.GetStart()), int(i.GetEnd())), i)
+            for i in timeline.GetItemListInTrack("audio", track) or [] if i is not None]
+
+
+def _already_placed(timeline, path: Path, start: int) -> int | None:
+    """The track where this very file already starts at ``start`` (a repeat run), if any."""
+    for track in range(1, int(timeline.GetTrackCount("audio") or 0) + 1):
+        for (at, _end), item in _items(timeline, track):
+            if at == start and _path(item) == Path(path):
+                return track
+    return None
+
+
+def _path(item) -> Path | None:
+    clip = item.GetMediaPoolItem()
+    return Path(str(clip.GetClipProperty("File Path") or "")) if clip is not None else None

@@ -1,19 +1,20 @@
 """ScoreFit inside DaVinci Resolve: a dialog where ``fusion.UIManager`` exists, otherwise
 (free edition 19.1+) a console mode that prints progress to Workspace ▸ Console.
 
-Resolve calls stay on the thread Resolve runs the script on; the worker thread of
-:class:`core.session.BackgroundJob` does only HTTP and file work.
+Both run the one job path (:mod:`core.session`): Resolve calls stay on the thread Resolve
+runs the script on; the job's worker thread does only HTTP and file work.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import replace
-from pathlib import Path
 
 from ..core import config
-from ..core.musicapi import MusicAPIError
+from ..core.errors import ScoreFitError
+from ..core.library import Library
 from ..core.plan import MODELS
-from ..core.session import BackgroundJob, Choices, connect, describe, plan_for
+from ..core.refit import reuse_from
+from ..core.session import BackgroundJob, Choices, Snapshot, connect, describe, plan_for, refit_plan_for
+from ..emulator import built_in
 from . import adapter
 
 # The alternate take is not placed in Resolve yet, so it is not paid for either.
@@ -26,50 +27,69 @@ def _print(message: str):
     print(f"ScoreFit: {message}", flush=True)
 
 
-def _service():
-    return connect(use_emulator=config.load_settings().get("service") == "emulator")
+def start(timeline_model, choices: Choices, *, refit_of: adapter.Placed | None = None,
+          start_afresh: bool = False) -> BackgroundJob:
+    """The plan (a Refit of ``refit_of``'s song, or a new soundtrack) and its job, started."""
+    plan = plan_of(timeline_model, choices, refit_of)
+    emulator = config.load_settings().get("service") == "emulator"
+    service = connect(emulator=built_in(plan.settings.output) if emulator else None)
+    return BackgroundJob(plan, service, start_afresh=start_afresh).start()
 
 
-def run_job(plan, service, on_update=lambda snap: None, poll: float = 0.5):
-    """Run the worker to its end, reporting snapshots; Resolve is not touched meanwhile."""
-    job = BackgroundJob(plan, service).start()
-    while True:
-        snap = job.snapshot()
-        on_update(snap)
-        if snap.finished:
-            return snap
-        time.sleep(poll)
+def plan_of(timeline_model, choices: Choices, refit_of: adapter.Placed | None = None):
+    if refit_of is None:
+        return plan_for(timeline_model, choices)
+    return refit_plan_for(timeline_model, choices, reuse_from({"request_key": refit_of.request_key},
+                                                              Library()))
 
 
-def finish(resolve, project, timeline, snap) -> tuple[bool, str]:
+def finish(resolve, project, timeline, job: BackgroundJob, snap: Snapshot,
+           refit_of: adapter.Placed | None = None) -> tuple[bool, str]:
+    """Place a finished job's soundtrack (where ``refit_of`` was, for a Refit) and say what
+    happened; placed only on the range it was fitted to."""
     if snap.state != "done":
         return False, snap.error
     result = snap.result
-    placement = adapter.place(resolve, project, timeline, result.primary, result.provenance)
-    notes = " ".join(result.notes)
-    return placement.ok, f"{placement.message} Provenance: {result.sidecar}. {notes}".strip()
+    try:
+        adapter.check_range(timeline, job.plan.timeline)
+        placement = adapter.place(resolve, project, timeline, result.primary, result.provenance,
+                                  replacing=refit_of)
+    except adapter.ResolveError as error:
+        return False, f"{error} The soundtrack is kept at {result.primary}."
+    return placement.ok, f"{placement.message} Provenance: {result.sidecar}. {snap.message}".strip()
 
 
-def console(resolve, project, timeline) -> int:
+def console(resolve, project, timeline, refit: bool = False) -> int:
     _print(FREE_EDITION.format(config=config.config_path()))
     try:
         timeline_model = adapter.read_timeline(timeline)
-        service = _service()
-        plan = plan_for(timeline_model, Choices.from_config(alternate=ALTERNATE), service.identity)
-    except (ValueError, MusicAPIError, adapter.ResolveError) as error:
-        _print(describe(error) if not isinstance(error, adapter.ResolveError) else str(error))
+        refit_of = _placed(timeline) if refit else None
+        plan = plan_of(timeline_model, Choices.from_config(alternate=ALTERNATE), refit_of)
+    except (ValueError, ScoreFitError, adapter.ResolveError) as error:
+        _print(describe(error))
         return 1
     # What was read, in Resolve's own numbers: GetEndFrame() is taken as exclusive.
     _print(f"{timeline_model.name}: frames {timeline_model.start_frame} to {timeline_model.end_frame} "
            f"(end exclusive), {timeline_model.duration_timecode} at {timeline_model.fps} fps, "
            f"{len(timeline_model.markers)} markers. {plan.describe()}")
+    for note in ([plan.short_warning] if plan.short_warning else []) + plan.dropped:
+        _print(note)
     # Nobody is asked in console mode: a limit from the config file stands in for the question.
-    limit = int(config.load_settings()["credit_limit"])
-    if service.emulator is None and plan.max_credits > limit:
+    settings = config.load_settings()
+    limit = int(settings["credit_limit"])
+    if settings.get("service") != "emulator" and plan.max_credits > limit:
         _print(f"Nothing was sent: this plan may spend up to {plan.max_credits} credits, more than the "
                f"{limit} allowed per run in console mode. To allow it, set \"credit_limit\": "
                f"{plan.max_credits} in {config.config_path()} and run ScoreFit again.")
-        service.close()
+        return 1
+    afresh = bool(settings["start_afresh"])
+    if afresh:
+        config.save_settings(start_afresh=False)     # one run only: a later lost answer is checked anew
+    try:
+        job = start(timeline_model, Choices.from_config(alternate=ALTERNATE), refit_of=refit_of,
+                    start_afresh=afresh)
+    except ScoreFitError as error:
+        _print(describe(error))
         return 1
     last = [""]
 
@@ -77,18 +97,22 @@ def console(resolve, project, timeline) -> int:
         if snap.stage != last[0]:
             last[0] = snap.stage
             _print(f"{snap.elapsed:5.0f} s  {snap.stage}")
-    snap = run_job(plan, service, show)
-    try:
-        ok, message = finish(resolve, project, timeline, snap)
-    except adapter.ResolveError as error:
-        ok, message = False, str(error)
+    snap = job.wait(show)
+    ok, message = finish(resolve, project, timeline, job, snap, refit_of)
     _print(message)
     if snap.needs_check:
-        # Console mode takes no options: starting afresh is one command outside Resolve.
-        lib = Path(__file__).resolve().parents[2]
-        _print(f'To start afresh once you have checked: PYTHONPATH="{lib}" python -m scorefit '
-               f"pending --forget {plan.request_key}")
+        # Console mode takes no options: Start Afresh is a setting for the next run.
+        _print(f'Once you have checked, set "start_afresh": true in {config.config_path()} and run '
+               "ScoreFit again: only the lost request is sent again (and the setting goes back to false).")
     return 0 if ok else 1
+
+
+def _placed(timeline) -> adapter.Placed:
+    placed = adapter.placed_soundtrack(timeline)
+    if placed is None:
+        raise adapter.ResolveError("There is no ScoreFit soundtrack on this timeline to refit: "
+                                   "generate one first.")
+    return placed
 
 
 def dialog(resolve, project, timeline, fusion, bmd) -> int:
@@ -103,7 +127,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
     models = list(MODELS)
     window = dispatcher.AddWindow(
         {"ID": "ScoreFit", "WindowTitle": "ScoreFit: soundtrack for this timeline",
-         "Geometry": [200, 200, 560, 520]},
+         "Geometry": [200, 200, 560, 540]},
         ui.VGroup([
             ui.Label({"ID": "Timeline", "Text": f"{timeline_model.name}: {timeline_model.duration_timecode} "
                       f"at {timeline_model.fps} fps, {len(timeline_model.markers)} markers; frames "
@@ -116,6 +140,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
                        ui.ComboBox({"ID": "Model"}), ui.ComboBox({"ID": "Output"})]),
             ui.Label({"ID": "Plan", "WordWrap": True}),
             ui.HGroup([ui.Button({"ID": "Generate", "Text": "Generate"}),
+                       ui.Button({"ID": "Refit", "Text": "Refit to Timeline"}),
                        ui.Button({"ID": "Cancel", "Text": "Close"})]),
             ui.Label({"ID": "Status", "WordWrap": True}),
             ui.Timer({"ID": "Tick", "Interval": 500}),
@@ -125,7 +150,8 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
     items["Model"].CurrentIndex = models.index(stored.model) if stored.model in models else 0
     items["Output"].AddItems(["wav", "mp3"])
     items["Output"].CurrentIndex = 0 if stored.output == "wav" else 1
-    state = {"job": None, "afresh": False}
+    items["Refit"].Enabled = adapter.placed_soundtrack(timeline) is not None
+    state = {"job": None, "afresh": False, "refit_of": None}
 
     def choices() -> Choices:
         return replace(stored, prompt=items["Prompt"].PlainText, style=items["Style"].Text,
@@ -135,24 +161,32 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
 
     def refresh_plan(ev=None):
         try:
-            items["Plan"].Text = plan_for(timeline_model, choices(), "https://preview").describe()
+            items["Plan"].Text = plan_for(timeline_model, choices()).describe()
         except ValueError as error:
             items["Plan"].Text = f"Cannot plan: {error}"
 
-    def generate(ev):
+    def run(refit: bool):
         if state["job"] is not None:
             return
         chosen = choices()
         config.save_settings(style=chosen.style, instrumental=chosen.instrumental,
                              model=chosen.model, output=chosen.output)
         try:
-            service = _service()
-            plan = plan_for(timeline_model, chosen, service.identity)
-        except (ValueError, MusicAPIError) as error:
+            refit_of = _placed(timeline) if refit else None
+            if refit_of is not None:
+                # A Refit shows what it costs before anything is spent: free, or extend + join.
+                plan = plan_of(timeline_model, chosen, refit_of)
+                if plan.calls and items["Refit"].Text != "Confirm Refit":
+                    items["Status"].Text = f"{plan.describe()}. Press Confirm Refit to go ahead."
+                    items["Refit"].Text = "Confirm Refit"
+                    return
+            state["job"] = start(timeline_model, chosen, refit_of=refit_of, start_afresh=state["afresh"])
+        except (ValueError, ScoreFitError, adapter.ResolveError) as error:
             items["Status"].Text = describe(error)
             return
-        state["job"] = BackgroundJob(plan, service, start_afresh=state["afresh"]).start()
-        items["Generate"].Enabled = False
+        state["refit_of"] = refit_of
+        items["Refit"].Text = "Refit to Timeline"
+        items["Generate"].Enabled = items["Refit"].Enabled = False
         items["Cancel"].Text = "Cancel"
         items["Tick"].Start()
 
@@ -166,14 +200,12 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
             return
         items["Tick"].Stop()
         state["job"] = None
-        try:
-            _ok, message = finish(resolve, project, timeline, snap)
-        except adapter.ResolveError as error:
-            message = str(error)
+        _ok, message = finish(resolve, project, timeline, job, snap, state["refit_of"])
         items["Status"].Text = message
-        state["afresh"] = snap.needs_check       # the next Generate drops the lost request
+        state["afresh"] = snap.needs_check       # the next Generate sends only the lost request
         items["Generate"].Text = "Start Afresh" if snap.needs_check else "Generate"
         items["Generate"].Enabled = True
+        items["Refit"].Enabled = adapter.placed_soundtrack(timeline) is not None
         items["Cancel"].Text = "Close"
 
     def cancel(ev):
@@ -182,10 +214,10 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
         else:
             dispatcher.ExitLoop()
 
-    items["Prompt"].PlainText = plan_for(timeline_model, replace(stored, prompt=""),
-                                         "https://preview").spec.prompt
+    items["Prompt"].PlainText = plan_for(timeline_model, replace(stored, prompt="")).spec.prompt
     refresh_plan()
-    window.On.Generate.Clicked = generate
+    window.On.Generate.Clicked = lambda ev: run(False)
+    window.On.Refit.Clicked = lambda ev: run(True)
     window.On.Cancel.Clicked = cancel
     window.On.ScoreFit.Close = lambda ev: dispatcher.ExitLoop()
     window.On.Tick.Timeout = tick
@@ -199,8 +231,9 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
     return 0
 
 
-def main(namespace: dict | None = None) -> int:
-    """The Workspace ▸ Scripts entry: ``namespace`` is the script's globals (resolve, fusion, bmd)."""
+def main(namespace: dict | None = None, refit: bool = False) -> int:
+    """The Workspace ▸ Scripts entries: ``namespace`` is the script's globals (resolve,
+    fusion, bmd); ``refit`` for "Refit Soundtrack", which in console mode refits at once."""
     namespace = namespace or {}
     resolve = namespace.get("resolve")
     if resolve is None:
@@ -214,5 +247,5 @@ def main(namespace: dict | None = None) -> int:
         return 1
     fusion, bmd = namespace.get("fusion"), namespace.get("bmd")
     if fusion is None or getattr(fusion, "UIManager", None) is None or bmd is None:
-        return console(resolve, project, timeline)
+        return console(resolve, project, timeline, refit=refit)
     return dialog(resolve, project, timeline, fusion, bmd)

@@ -88,7 +88,7 @@ def emulator(monkeypatch):
     with Emulator(speed=0.002, sample_rate=22050, seed=3) as emu:
         monkeypatch.setenv("MUSICAPI_KEY", DEFAULT_KEY)
         from scorefit.core import config
-        config.save_settings(base_url=emu.url)
+        config.save_settings(base_url=emu.url, time_scale=emu.speed)
         yield emu
 
 

@@ -178,6 +178,12 @@ def test_the_panel_says_when_the_placed_soundtrack_no_longer_spans_the_scene(ext
     strip["scorefit_role"] = "primary"
     assert "no longer" not in " ".join(t for k, t in _draw(scene) if k == "label")
     scene.frame_end = 3000                       # the editor lengthened the cut
+    drawn = _draw(scene)
+    labels = " ".join(text for kind, text in drawn if kind == "label")
+    assert "covers frames 1 to 2880" in labels and "from 1 to 3000" in labels and "Refit" in labels
+    assert ("operator", "scorefit.refit") in drawn
+    # A strip fitted with Fit Strip to Cut is pointed to that (free) instead.
+    strip["scorefit_role"] = "fitted"
     labels = " ".join(text for kind, text in _draw(scene) if kind == "label")
     assert "covers frames 1-2880" in labels and "1-3000" in labels and "Fit Strip to Cut" in labels
 

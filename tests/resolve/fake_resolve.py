@@ -33,7 +33,8 @@ README_API = {
     "Timeline": {"GetName": (17,), "GetStartFrame": (17,), "GetEndFrame": (17,), "GetStartTimecode": (18,),
                  "GetSetting": (17,), "GetTrackCount": (17,), "GetItemListInTrack": (17,),
                  "GetMarkers": (17,), "AddMarker": (17,), "AddTrack": (18, 5),
-                 "GetIsTrackLocked": (18, 5), "SetTrackLock": (18, 5), "GetIsTrackEnabled": (18, 5)},
+                 "GetIsTrackLocked": (18, 5), "SetTrackLock": (18, 5), "GetIsTrackEnabled": (18, 5),
+                 "DeleteClips": (18, 5)},
     "TimelineItem": {"GetName": (17,), "GetStart": (17,), "GetEnd": (17,), "GetDuration": (17,),
                      "GetMediaPoolItem": (17,), "GetUniqueId": (18,), "GetTrackTypeAndIndex": (19,)},
 }
@@ -88,9 +89,24 @@ class FakeItem(_Api):
     def GetStart(self): return self.start
     def GetEnd(self): return self.start + self.length
     def GetDuration(self): return self.length
-    def GetMediaPoolItem(self): return self.clip
+    def GetMediaPoolItem(self): return _Handle(self.clip) if self.clip is not None else None
     def GetUniqueId(self): return self.uid
     def GetTrackTypeAndIndex(self): return ["audio", self.track]
+
+
+class _Handle:
+    """Resolve answers every call with a new proxy object, so ``is`` never matches two
+    answers about the same clip: neither does this."""
+
+    def __init__(self, target):
+        object.__setattr__(self, "_target", target)
+
+    def __getattr__(self, name):
+        return getattr(object.__getattribute__(self, "_target"), name)
+
+
+def _unwrap(obj):
+    return obj._target if isinstance(obj, _Handle) else obj
 
 
 class FakeClip(_Api):
@@ -179,7 +195,7 @@ class FakeMediaPool(_Api):
         timeline = app.project.timeline
         placed = []
         for info in infos:
-            clip = info["mediaPoolItem"]
+            clip = _unwrap(info["mediaPoolItem"])
             start, end = info.get("startFrame", 0), info.get("endFrame", clip.frames)
             if app.version >= (18, 5):
                 track, record = info.get("trackIndex", 1), info.get("recordFrame", timeline.end)
@@ -251,6 +267,17 @@ class FakeTimeline(_Api):
         return True
 
     def GetIsTrackEnabled(self, kind, index): return True
+
+    def DeleteClips(self, items, ripple=False):
+        # Measured: acts only on the project's current timeline (False otherwise).
+        if self._app.project.timeline is not self or ripple:
+            return False
+        for item in items:
+            spans = self.tracks.get(item.track, [])
+            if item not in spans:
+                return False
+            spans.remove(item)
+        return True
 
     # test helpers (lower case: not part of the API)
     def occupy(self, track, start, length):

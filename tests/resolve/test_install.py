@@ -81,9 +81,11 @@ def test_install_then_the_launcher_imports_the_vendored_package_in_a_fresh_inter
     assert "Restart DaVinci Resolve" in run.stdout
     plan = install.layout(os_name, False, sys.version_info[:2], "x86_64",
                           {"APPDATA": str(tmp_path / "AppData" / "Roaming")}, tmp_path)
-    launcher = plan.launcher
-    assert launcher.is_file()
-    assert not list(launcher.parent.rglob("*.py"))[1:]          # only the entry is in the menu
+    launcher, refit = plan.launchers
+    assert launcher.name == "Generate Soundtrack.py" and refit.name == "Refit Soundtrack.py"
+    assert "refit=True" in refit.read_text() and repr(str(plan.lib_dir)) in refit.read_text()
+    # only the entries are in the menu: the libraries live outside Scripts
+    assert sorted(launcher.parent.rglob("*.py")) == sorted(plan.launchers)
     # -I -S: no site-packages, no environment: only the standard library and the vendored folder.
     imports = ("import scorefit, requests, pydub, platformdirs;"
                "print(scorefit.__file__); print(requests.__file__); print(pydub.__file__)")

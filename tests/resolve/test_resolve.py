@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fake_resolve import CALLS, README_API, UI_API, FakeResolve, FakeTimeline
+from scorefit.core import config
 from scorefit.resolve import adapter, app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,6 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def _resolve(rate="24", start="01:00:00:00", frames=2880, version=(20, 2), studio=False, **kw):
     timeline = FakeTimeline(None, "Trailer", rate, start, frames, **kw)
     return FakeResolve(version=version, studio=studio, timeline=timeline), timeline
+
+
+def _wait_status(items):
+    """Dialog steps until a job has ended and its outcome is shown."""
+    for _ in range(3000):
+        if items["Generate"].Enabled and items["Status"].Text and "·" not in items["Status"].Text:
+            return
+        yield
 
 
 def _placed(timeline, track):
@@ -34,7 +43,7 @@ def test_clip_lands_at_the_absolute_start_with_the_timelines_length(service, rat
     assert pool.GetCurrentFolder() is footage                  # the editor's folder is back
     (bin_,) = [f for f in pool.root.subfolders if f.GetName() == "ScoreFit"]
     (clip,) = bin_.clips
-    assert clip.GetMetadata("Comments").startswith("ScoreFit: generated with MusicAPI")
+    assert clip.GetMetadata("Comments").startswith("ScoreFit: request ")
     assert Path(clip.path).with_suffix(".json").is_file()     # provenance sidecar
     assert "Placed on audio track 1" in capsys.readouterr().out
 
@@ -167,7 +176,8 @@ def test_adapter_calls_only_what_the_readme_lists(service):
     listed = {m for methods in README_API.values() for m in methods} | UI_API
     source = "".join(p.read_text() for p in (ROOT / "addon" / "resolve").glob("*.py"))
     called = set(re.findall(r"\.([A-Z][A-Za-z]+)\(", source))
-    assert called - listed == set()
+    ours = set(re.findall(r"^class (\w+)", source, re.M))      # adapter.ResolveError(…) is ScoreFit's
+    assert called - listed - ours == set()
 
 
 def test_dialog_offers_start_afresh_after_a_lost_answer_and_pays_once_more_only_then(service):
@@ -175,21 +185,15 @@ def test_dialog_offers_start_afresh_after_a_lost_answer_and_pays_once_more_only_
     service.inject("reset", "POST /api/v1/sonic/create")
     creates = lambda: len(service.requests_to("POST", "/api/v1/sonic/create"))  # noqa: E731
 
-    def wait_status(items):
-        for _ in range(3000):
-            if items["Generate"].Enabled and items["Status"].Text and "·" not in items["Status"].Text:
-                return
-            yield
-
     def actions(window):
         items = window.GetItems()
         window.fire("Generate", "Clicked")
-        yield from wait_status(items)
+        yield from _wait_status(items)
         assert "Start Afresh" in items["Status"].Text and items["Generate"].Text == "Start Afresh"
         assert creates() == 1
         window.fire("Generate", "Clicked")
         yield
-        yield from wait_status(items)
+        yield from _wait_status(items)
         assert "Placed on audio track 1" in items["Status"].Text, items["Status"].Text
         assert creates() == 2 and items["Generate"].Text == "Generate"
         window.fire("Cancel", "Clicked")
@@ -204,12 +208,14 @@ def test_console_mode_says_how_to_start_afresh(service, capsys):
     service.inject("reset", "POST /api/v1/sonic/create")
     assert app.main(resolve.namespace()) == 1
     out = capsys.readouterr().out
-    key = re.search(r"pending --forget (\w+)", out).group(1)
-    from scorefit.cli import main as cli
-    assert cli(["pending", "--forget", key]) == 0
-    assert cli(["pending", "--forget", "no-such-job"]) == 2
+    assert '"start_afresh": true' in out and "nothing was placed" not in out
+    assert app.main(resolve.namespace()) == 1         # not yet: the lost request is never re-sent
+    assert len(service.requests_to("POST", "/api/v1/sonic/create")) == 1
+    config.save_settings(start_afresh=True)
     assert app.main(resolve.namespace()) == 0
     assert _placed(timeline, 1) == [(86400, 2880)]
+    assert len(service.requests_to("POST", "/api/v1/sonic/create")) == 2
+    assert config.load_settings()["start_afresh"] is False      # one run only
 
 
 def test_console_mode_refuses_a_plan_above_the_credit_limit_and_says_how_to_raise_it(service, capsys):
@@ -265,3 +271,76 @@ def test_running_again_finds_the_clip_wherever_the_editor_moved_it(service, caps
     assert app.main(resolve.namespace()) == 0, capsys.readouterr().out
     assert _placed(timeline, 1) == [(86400, 2880)]
     assert timeline.tracks[1][0].clip is clip and not bin_.clips     # the same clip, not a new import
+
+
+def _charges(service) -> list[str]:
+    return [c["what"] for c in service.state.charges]
+
+
+def test_running_twice_does_not_stack_a_second_copy(service, capsys):
+    resolve, timeline = _resolve()
+    assert app.main(resolve.namespace()) == 0
+    assert app.main(resolve.namespace()) == 0
+    assert "already on audio track 1" in capsys.readouterr().out
+    assert _placed(timeline, 1) == [(86400, 2880)] and timeline.GetTrackCount("audio") == 1
+    assert _charges(service) == ["create_music", "wav"]
+
+
+def test_refit_after_a_recut_replaces_the_clip_on_its_track_free_then_one_extend(service, capsys):
+    resolve, timeline = _resolve()
+    timeline.tracks[2] = []
+    timeline.occupy(1, 86400 + 3000, 100)              # something later on track 1
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == [(86400, 2880)]
+    timeline.frames = 2400                             # the editor recut: shorter
+    assert app.main(resolve.namespace(), refit=True) == 0, capsys.readouterr().out
+    assert "Replaced the soundtrack on audio track 1" in capsys.readouterr().out
+    assert _placed(timeline, 1) == [(86400, 2400)] and _placed(timeline, 2) == []
+    assert _charges(service) == ["create_music", "wav"]          # free
+    timeline.frames = 24 * 400                         # longer than the song; track 1 busy at +3000
+    assert app.main(resolve.namespace(), refit=True) == 1
+    assert "not free" in capsys.readouterr().out
+    assert _placed(timeline, 1) == [(86400, 2400)]               # nothing changed
+    timeline.tracks[1] = [i for i in timeline.tracks[1] if i.clip is not None]
+    assert app.main(resolve.namespace(), refit=True) == 0, capsys.readouterr().out
+    assert _placed(timeline, 1) == [(86400, 9600)]
+    spent = _charges(service)
+    assert spent.count("create_music") == 1 and spent[-2:] == ["concat_music", "wav"]
+    assert set(spent[2:-2]) == {"extend_music"}
+
+
+def test_a_timeline_changed_during_the_job_is_not_placed_on(service, capsys, monkeypatch):
+    resolve, timeline = _resolve()
+    real_finish = app.finish
+
+    def recut_then_finish(*args, **kwargs):
+        timeline.frames = 2000                         # the editor recut while ScoreFit worked
+        return real_finish(*args, **kwargs)
+    monkeypatch.setattr(app, "finish", recut_then_finish)
+    assert app.main(resolve.namespace()) == 1
+    out = capsys.readouterr().out
+    assert "changed while ScoreFit worked" in out and "Refit" in out
+    assert _placed(timeline, 1) == []
+
+
+def test_refit_in_the_dialog_shows_a_paid_refits_cost_first(service):
+    resolve, timeline = _resolve(studio=True)
+    assert app.console(resolve, resolve.project, timeline) == 0
+    timeline.frames = 24 * 400
+
+    def actions(window):
+        items = window.GetItems()
+        assert items["Refit"].Enabled
+        window.fire("Refit", "Clicked")
+        yield
+        assert "Press Confirm Refit" in items["Status"].Text and "credits" in items["Status"].Text
+        assert _charges(service) == ["create_music", "wav"]      # nothing spent yet
+        window.fire("Refit", "Clicked")
+        yield
+        yield from _wait_status(items)
+        assert "Replaced the soundtrack on audio track 1" in items["Status"].Text, items["Status"].Text
+        window.fire("Cancel", "Clicked")
+        yield
+    resolve.fusion.UIManager.actions = actions
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == [(86400, 9600)]

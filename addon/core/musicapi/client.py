@@ -1,12 +1,16 @@
 """A small, dependency-light client for MusicAPI's "sonic" endpoints.
 
-Rules that keep an editor's credits safe:
-- reads (task polls, credits, WAV links, audio downloads) are retried with backoff,
-  honouring ``Retry-After``;
-- a paid POST (create, extend, concat, WAV) is sent again only when the service
-  provably did not start it (rate-limited before work, or the connection was never
-  made). After a timeout or a dropped connection the outcome is unknown and
-  :class:`OutcomeUnknownError` is raised instead: the caller's journal decides.
+The money rules (docs/musicapi.md, "Paid requests") live in the transport:
+
+- reads (task polls, the balance, audio downloads) go through an adapter whose
+  ``urllib3`` Retry repeats connection failures, timeouts, 429/430 and 5xx with
+  backoff, honouring ``Retry-After`` up to a cap;
+- paid POSTs (create, extend, concat, WAV) go through an adapter that repeats only what
+  provably never reached the service: a connection that was never made, or 429/430,
+  which the service answers before any work. After the request may have been sent (a
+  broken connection, a timeout, a 5xx from the service or a gateway, an unreadable
+  answer) :class:`OutcomeUnknownError` is raised and nothing is sent again: the
+  caller's journal and the editor decide;
 - the key goes only to the API's own origin (audio lives on a CDN), and is redacted
   from every message and log line.
 """
@@ -16,7 +20,6 @@ import email.utils
 import ipaddress
 import logging
 import os
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,9 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError
+from urllib3.util.retry import Retry
 
 from .errors import (
     AuthError, Cancelled, ConfigurationError, DownloadError, InsufficientCreditsError,
@@ -36,7 +42,8 @@ DEFAULT_BASE_URL = "https://api.musicapi.ai"
 USER_AGENT = "ScoreFit (+https://github.com/scorefit/scorefit)"
 log = logging.getLogger("scorefit.musicapi")
 
-RETRYABLE_STATUS = frozenset({429, 430, 500, 502, 503, 504})
+RATE_LIMITED = frozenset({429, 430})      # answered before any work is done
+READ_RETRY_STATUS = RATE_LIMITED | {500, 502, 503, 504}
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,56 @@ class RetryPolicy:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
 
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        backoff = min(self.base_delay * (2 ** attempt), self.max_delay)
-        return backoff * random.uniform(0.5, 1.0)  # jitter: many clients must not retry in step
+
+class _Retry(Retry):
+    """urllib3's Retry with the waits capped, a tolerant ``Retry-After`` parser (seconds
+    with a fraction, or an HTTP date), and a sleep the tests can replace. Only the status
+    codes listed are ever retried: urllib3 would otherwise repeat a 503 that carries
+    ``Retry-After`` even on a POST."""
+
+    RETRY_AFTER_STATUS_CODES = frozenset()
+    sleeper: Callable[[float], None] = staticmethod(time.sleep)
+    max_wait: float = 120.0
+    max_backoff: float = 30.0
+
+    def new(self, **kw):
+        retry = super().new(**kw)
+        retry.sleeper, retry.max_wait, retry.max_backoff = self.sleeper, self.max_wait, self.max_backoff
+        return retry
+
+    def parse_retry_after(self, value):
+        return parse_retry_after(value)
+
+    def sleep(self, response=None):
+        wait = self.get_retry_after(response) if response is not None else None
+        if wait is None:
+            wait = min(self.get_backoff_time(), self.max_backoff)
+        wait = min(wait, self.max_wait)
+        if wait > 0:
+            log.info("retrying in %.1f s", wait)
+            self.sleeper(wait)
+
+
+def _adapter(policy: RetryPolicy, sleep, *, paid: bool) -> HTTPAdapter:
+    tries = max(0, policy.attempts - 1)
+    retry = _Retry(
+        total=tries, connect=tries,
+        # After a paid request is sent, its outcome is unknown: never repeated.
+        read=0 if paid else tries, other=0 if paid else tries,
+        status=tries, status_forcelist=RATE_LIMITED if paid else READ_RETRY_STATUS,
+        allowed_methods=frozenset({"POST"}) if paid else frozenset({"GET", "HEAD"}),
+        backoff_factor=policy.base_delay / 2, raise_on_status=False, raise_on_redirect=False)
+    retry.sleeper, retry.max_wait, retry.max_backoff = sleep, policy.max_retry_after, policy.max_delay
+    return HTTPAdapter(max_retries=retry)
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """Whether a failed request provably never reached the server: the connection itself
+    could not be made (refused, unresolvable, timed out while connecting)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, ConnectTimeoutError)    # NewConnectionError is one too
 
 
 def is_loopback(host: str) -> bool:
@@ -101,17 +153,27 @@ class MusicAPIClient:
     """Talks to MusicAPI (or a compatible emulator). Thread-safe for one job at a time."""
 
     def __init__(self, api_key: str, base_url: str = DEFAULT_BASE_URL, *,
-                 retry: RetryPolicy = RetryPolicy(), session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep):
         if not api_key or not api_key.strip():
             raise AuthError("No MusicAPI key is set.")
         self._key = api_key.strip()
         self.base_url = check_base_url(base_url)
         self.retry = retry
         self._sleep = sleep
-        self._session = session or requests.Session()
-        self._session.headers["User-Agent"] = USER_AGENT
         self._origin = urlsplit(self.base_url)[:2]
+        self._reads = self._session(paid=False)
+        self._paid = self._session(paid=True)
+        # A paid POST never rides on a kept-alive connection the server may have closed
+        # meanwhile: that failure would look like "sent, outcome unknown".
+        self._paid.headers["Connection"] = "close"
+
+    def _session(self, *, paid: bool) -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = USER_AGENT
+        adapter = _adapter(self.retry, self._sleep, paid=paid)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
 
     def __repr__(self) -> str:
         return f"MusicAPIClient(base_url={self.base_url!r}, api_key=[redacted])"
@@ -119,54 +181,70 @@ class MusicAPIClient:
     # --- public calls -------------------------------------------------------------
     def submit(self, body: dict) -> str:
         """Start a create/extend/concat/cover task; returns its task id. Paid."""
-        answer = self._call("POST", "/api/v1/sonic/create", body=body, paid=True)
+        answer = self._call("POST", "/api/v1/sonic/create", body)[1]
         task_id = answer.get("task_id") or (answer.get("data") or {}).get("task_id")
         if not task_id:
-            raise ServiceError("MusicAPI accepted the request but returned no task id.",
-                               server_message=_server_message(answer))
+            raise OutcomeUnknownError("MusicAPI accepted the request but returned no task id.",
+                                      server_message=_server_message(answer))
         return str(task_id)
 
     def get_task(self, task_id: str) -> TaskStatus:
-        status, body = self._call_with_status("GET", f"/api/v1/sonic/task/{task_id}")
+        try:
+            status, body = self._call("GET", f"/api/v1/sonic/task/{task_id}")
+        except UnreadableAnswer:
+            return TaskStatus(task_id, not_ready=True)    # the next poll asks again
         return TaskStatus.from_json(task_id, status, body)
 
     def wav_url(self, clip_id: str, *, preparing_attempts: int = 20) -> str:
-        """Ask for the lossless WAV of a clip (paid, synchronous; 202 means "still preparing")."""
+        """Ask for the lossless WAV of a clip (paid, synchronous). HTTP 202 is the service
+        saying "still preparing, ask again": part of the protocol, not a failure."""
         for attempt in range(preparing_attempts):
-            status, body = self._call_with_status("POST", "/api/v1/sonic/wav",
-                                                  body={"clip_id": clip_id}, paid=True)
+            status, body = self._call("POST", "/api/v1/sonic/wav", {"clip_id": clip_id})
             data = body.get("data") if isinstance(body.get("data"), dict) else body
             url = data.get("wav_url") or data.get("audio_url")
             if status == 200 and url:
                 return str(url)
-            self._sleep(self.retry.delay(attempt, None))
+            self._sleep(min(self.retry.base_delay * 2 ** attempt, self.retry.max_delay))
         raise ServiceError("MusicAPI kept preparing the WAV file and never delivered it.")
 
     def credits(self) -> dict:
-        return self._call("GET", "/api/v1/get-credits")
+        return self._call("GET", "/api/v1/get-credits")[1]
+
+    def balance(self) -> int | None:
+        """Credits left (free to ask), or None where the service has no balance endpoint
+        (its path is not in MusicAPI's main reference: docs/musicapi.md)."""
+        try:
+            answer = self.credits()
+        except (InvalidRequestError, ServiceError):
+            return None
+        data = answer.get("data") if isinstance(answer.get("data"), dict) else answer
+        try:
+            return int(data.get("credits") or 0) + int(data.get("extra_credits") or 0)
+        except (TypeError, ValueError):
+            return None
 
     def download(self, url: str, dest: Path, *, should_stop: Callable[[], bool] = lambda: False,
                  on_progress: Callable[[int, int | None], None] | None = None) -> Path:
-        """Download ``url`` to ``dest`` atomically: a partial file is never left as ``dest``."""
+        """Download ``url`` to ``dest`` atomically: a partial file is never left as ``dest``.
+
+        Failures before the body starts are retried by the transport; a body that breaks
+        off midway is fetched again here (no transport can retry what it already handed
+        over)."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
-        last: MusicAPIError | None = None
         for attempt in range(self.retry.attempts):
             try:
                 self._download_once(url, part, should_stop, on_progress)
                 os.replace(part, dest)
                 return dest
-            except MusicAPIError as error:
-                last = error
-                if isinstance(error, DownloadError) and error.status == 404:
-                    break
+            except DownloadError as error:
+                if error.status is not None or attempt + 1 >= self.retry.attempts:
+                    raise          # an HTTP error the transport already retried, or the last try
+                self._sleep(min(self.retry.base_delay * 2 ** attempt, self.retry.max_delay))
             finally:
                 part.unlink(missing_ok=True)
-            if attempt + 1 < self.retry.attempts:
-                self._sleep(self.retry.delay(attempt, last.retry_after))
-        assert last is not None
-        raise last
+        raise AssertionError("unreachable")
 
     # --- plumbing -----------------------------------------------------------------
     def _headers(self, url: str) -> dict:
@@ -175,68 +253,40 @@ class MusicAPIClient:
             headers["Authorization"] = f"Bearer {self._key}"
         return headers
 
-    def _call(self, method: str, path: str, *, body: dict | None = None, paid: bool = False) -> dict:
-        return self._call_with_status(method, path, body=body, paid=paid)[1]
-
-    def _call_with_status(self, method: str, path: str, *, body: dict | None = None,
-                          paid: bool = False) -> tuple[int, dict]:
+    def _call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        """One request through the read or the paid transport; every POST here is paid."""
+        paid = method == "POST"
         url = self.base_url + path
-        for attempt in range(self.retry.attempts):
-            last_try = attempt + 1 >= self.retry.attempts
-            try:
-                response = self._session.request(
-                    method, url, json=body, headers=self._headers(url),
-                    timeout=(self.retry.connect_timeout, self.retry.read_timeout))
-            except requests.exceptions.ConnectionError as exc:
-                never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or \
-                    "NewConnectionError" in repr(exc) or "NameResolutionError" in repr(exc)
-                if paid and not never_sent:
-                    raise OutcomeUnknownError(
-                        "The connection to MusicAPI broke after the request was sent.") from None
-                if last_try:
-                    raise NetworkError(f"Could not reach MusicAPI at {self.base_url}.") from None
-                self._back_off(method, path, attempt, None, "connection error")
-                continue
-            except requests.exceptions.Timeout:
-                if paid:
-                    raise OutcomeUnknownError("MusicAPI did not answer in time.") from None
-                if last_try:
-                    raise NetworkError("MusicAPI did not answer in time.") from None
-                self._back_off(method, path, attempt, None, "timeout")
-                continue
-            except requests.exceptions.RequestException as exc:
-                raise NetworkError(redact(f"The request to MusicAPI failed ({type(exc).__name__}).",
-                                          self._key)) from None
-
-            log.debug("%s %s -> %s", method, path, response.status_code)
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            # A paid POST may be repeated only where the service rejected it before doing work.
-            retryable = response.status_code in RETRYABLE_STATUS and (
-                not paid or response.status_code in (429, 430))
-            if retryable and not last_try:
-                self._back_off(method, path, attempt, retry_after, str(response.status_code))
-                continue
-            try:
-                parsed = response.json()
-            except ValueError:
-                parsed = None
-            if response.status_code >= 400:
-                raise self._error(response.status_code, _server_message(parsed), retry_after)
-            if not isinstance(parsed, dict):
-                if paid:
-                    raise OutcomeUnknownError("MusicAPI's answer to a paid request was unreadable.")
-                if last_try:
-                    raise ServiceError("MusicAPI sent an unreadable answer.",
-                                       status=response.status_code)
-                self._back_off(method, path, attempt, None, "malformed JSON")
-                continue
-            return response.status_code, parsed
-        raise AssertionError("unreachable")
-
-    def _back_off(self, method, path, attempt, retry_after, why):
-        delay = self.retry.delay(attempt, retry_after)
-        log.info("%s %s: %s, retrying in %.1f s", method, path, why, delay)
-        self._sleep(delay)
+        session = self._paid if paid else self._reads
+        try:
+            response = session.request(method, url, json=body, headers=self._headers(url),
+                                       timeout=(self.retry.connect_timeout, self.retry.read_timeout))
+        except requests.exceptions.RequestException as error:
+            if _never_sent(error):
+                raise NetworkError(f"Could not reach MusicAPI at {self.base_url}.") from None
+            if paid:
+                raise OutcomeUnknownError("The request was sent, but no answer came back "
+                                          f"({_what(error)}).") from None
+            raise NetworkError(f"MusicAPI did not answer ({_what(error)}).") from None
+        log.debug("%s %s -> %s", method, path, response.status_code)
+        try:
+            parsed = response.json()
+        except ValueError:
+            parsed = None
+        status = response.status_code
+        if paid and status >= 500:
+            # A gateway (502/503/504) or the service failing says nothing of whether the
+            # work started and was charged.
+            raise OutcomeUnknownError(f"MusicAPI answered HTTP {status} after the request reached it.",
+                                      status=status, server_message=_server_message(parsed))
+        if status >= 400:
+            raise self._error(status, _server_message(parsed),
+                              parse_retry_after(response.headers.get("Retry-After")))
+        if not isinstance(parsed, dict):
+            if paid:
+                raise OutcomeUnknownError("MusicAPI's answer to a paid request was unreadable.")
+            raise UnreadableAnswer("MusicAPI sent an unreadable answer.", status=status)
+        return status, parsed
 
     def _error(self, status: int, message: str, retry_after: float | None) -> MusicAPIError:
         text = redact(message, self._key)
@@ -253,7 +303,7 @@ class MusicAPIClient:
             return AuthError(shown, **kwargs)
         if status == 403:
             return ModerationError(shown, **kwargs)
-        if status in (429, 430):
+        if status in RATE_LIMITED:
             return RateLimitedError("MusicAPI is rate-limiting requests.", **kwargs)
         if status >= 500:
             return ServiceError(f"MusicAPI had an internal error (HTTP {status}).", **kwargs)
@@ -261,14 +311,12 @@ class MusicAPIClient:
 
     def _download_once(self, url, part: Path, should_stop, on_progress):
         try:
-            with self._session.get(url, headers=self._headers(url), stream=True,
-                                   timeout=(self.retry.connect_timeout, self.retry.read_timeout)) as r:
-                if r.status_code == 404:
-                    raise DownloadError("The audio file is no longer available (HTTP 404).", status=404)
+            with self._reads.get(url, headers=self._headers(url), stream=True,
+                                 timeout=(self.retry.connect_timeout, self.retry.read_timeout)) as r:
                 if r.status_code >= 400:
-                    raise DownloadError(f"The audio download failed (HTTP {r.status_code}).",
-                                        status=r.status_code,
-                                        retry_after=parse_retry_after(r.headers.get("Retry-After")))
+                    gone = " is no longer available" if r.status_code == 404 else " failed"
+                    raise DownloadError(f"The audio file{gone} (HTTP {r.status_code}).",
+                                        status=r.status_code)
                 expected = r.headers.get("Content-Length")
                 expected = int(expected) if expected and expected.isdigit() else None
                 got = 0
@@ -288,3 +336,11 @@ class MusicAPIClient:
             raise DownloadError(f"The audio download was cut short ({got} of {expected} bytes).")
         if got == 0:
             raise DownloadError("The audio download was empty.")
+
+
+class UnreadableAnswer(ServiceError):
+    """A read answered 200 with something that is not JSON (a proxy's page, a cut-off body)."""
+
+
+def _what(error: BaseException) -> str:
+    return "it timed out" if isinstance(error, requests.exceptions.Timeout) else "the connection broke"

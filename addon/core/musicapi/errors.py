@@ -6,6 +6,8 @@ every text through :func:`redact` before raising.
 """
 from __future__ import annotations
 
+from ..errors import ScoreFitError
+
 
 def redact(text: str, secret: str | None) -> str:
     if not text:
@@ -15,23 +17,17 @@ def redact(text: str, secret: str | None) -> str:
     return text
 
 
-class MusicAPIError(Exception):
-    """Base class. ``hint`` tells the editor what to do; ``paid`` whether credits may be spent."""
+class MusicAPIError(ScoreFitError):
+    """Anything MusicAPI answered (or failed to). ``hint`` tells the editor what to do."""
 
     hint = "Try again later; if it keeps happening, check MusicAPI's status page."
 
     def __init__(self, message: str, *, status: int | None = None,
                  server_message: str = "", hint: str | None = None, retry_after: float | None = None):
-        self.message = message
         self.status = status
         self.server_message = server_message
         self.retry_after = retry_after
-        if hint is not None:
-            self.hint = hint
-        super().__init__(message)
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
+        super().__init__(message, hint=hint)
 
 
 class ConfigurationError(MusicAPIError):
@@ -78,10 +74,11 @@ class NetworkError(MusicAPIError):
 
 
 class OutcomeUnknownError(NetworkError):
-    """A paid request was sent but no answer came back: it may have been charged."""
+    """A paid request may have reached the service, but its answer was lost: it may have
+    been charged. Never sent again without the editor (docs/musicapi.md, "Paid requests")."""
 
     hint = ("It may have started and been charged. ScoreFit did not send it again; "
-            "check your MusicAPI account's history before starting a new generation.")
+            "check your MusicAPI account's history before sending it again.")
 
 
 class DownloadError(MusicAPIError):

@@ -1,0 +1,121 @@
+"""The money rules (docs/musicapi.md, "Paid requests"), each replayed through the one job
+path every host runs, and checked against the emulator's ledger.
+
+Run with ``-s`` to see each case's ledger.
+"""
+import shutil
+
+import pytest
+
+from scorefit.core.library import Library
+from scorefit.core.plan import Settings, make_plan
+from scorefit.core.prompt import derive_prompt
+from scorefit.core.session import BackgroundJob, Destination, Service
+from scorefit.core.timeline import FrameRate, Marker, Timeline
+
+from support import SPEED
+
+
+def plan(seconds=30, markers=(), **settings):
+    tl = Timeline(FrameRate(24), 24 * seconds, name="Money", markers=tuple(markers))
+    return make_plan(tl, derive_prompt(tl), Settings(model="sonic-v4", **{"alternate": False, **settings}))
+
+
+def run(emulator, the_plan, library, *, afresh=False, destination=None):
+    service = Service(emulator.url, emulator.key, SPEED)
+    snap = BackgroundJob(the_plan, service, library, start_afresh=afresh, destination=destination).start().wait(every=0.01)
+    return snap
+
+
+def ledger(emulator) -> list:
+    charges = [(c["what"], c["credits"]) for c in emulator.state.charges]
+    print("ledger:", charges)
+    return charges
+
+
+def posts(emulator, path="/api/v1/sonic/create") -> int:
+    return len(emulator.requests_to("POST", path))
+
+
+@pytest.fixture
+def library(tmp_path):
+    return Library(tmp_path / "library")
+
+
+def test_a_502_after_the_service_charged_a_create_is_never_sent_again(emulator, library):
+    emulator.inject("gateway", "POST /api/v1/sonic/create", status=502)
+    job = plan()
+    first = run(emulator, job, library)
+    assert first.state == "failed" and first.needs_check
+    assert "HTTP 502" in first.error and "may have started and been charged (15 credits)" in first.error
+    again = run(emulator, job, library)                  # a plain retry: refused, nothing sent
+    assert again.needs_check and "answer was lost" in again.error
+    assert ledger(emulator) == [("create_music", 15)] and posts(emulator) == 1
+    # Only once the editor has checked (Start Afresh) is the create sent again.
+    done = run(emulator, job, library, afresh=True)
+    assert done.state == "done"
+    assert ledger(emulator) == [("create_music", 15), ("create_music", 15), ("wav", 2)]
+
+
+def test_a_lost_wav_answer_costs_at_most_one_wav_request_never_a_create(emulator, library):
+    emulator.inject("gateway", "POST /api/v1/sonic/wav", status=504)
+    job = plan()
+    first = run(emulator, job, library)
+    assert first.needs_check and "at most 2 credits more, never a new generation" in first.error
+    assert ledger(emulator) == [("create_music", 15), ("wav", 2)]
+    done = run(emulator, job, library, afresh=True)
+    assert done.state == "done", done.error
+    # The paid create and its clip were reused: one more WAV request, nothing else.
+    assert ledger(emulator) == [("create_music", 15), ("wav", 2), ("wav", 2)]
+    assert posts(emulator) == 1 and posts(emulator, "/api/v1/sonic/wav") == 2
+
+
+def test_an_output_folder_that_cannot_be_written_is_found_before_paying(emulator, library, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    snap = run(emulator, plan(), library, destination=Destination(blocker / "ScoreFit"))
+    assert snap.state == "failed" and "output folder" in snap.error and "no credits were spent" in snap.error
+    assert ledger(emulator) == [] and posts(emulator) == 0
+    # Choosing a writable place runs it, and pays once.
+    done = run(emulator, plan(), library, destination=Destination(tmp_path / "out", "score"))
+    assert done.state == "done" and (tmp_path / "out" / "score.wav").is_file()
+    assert ledger(emulator) == [("create_music", 15), ("wav", 2)]
+
+
+def test_a_full_library_disk_is_found_before_paying(emulator, library, monkeypatch):
+    full = shutil.disk_usage(library.root.parent)._replace(free=10 << 20)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: full)
+    snap = run(emulator, plan(), library)
+    assert "library folder" in snap.error and "10 MB free" in snap.error
+    assert ledger(emulator) == []
+
+
+def test_a_balance_short_of_the_plans_maximum_is_refused_before_paying(emulator, library):
+    job = plan()
+    emulator.state.credits = 16           # the issue's case: 16 left, a 17-credit plan (at most 49)
+    snap = run(emulator, job, library)
+    assert snap.state == "failed" and "balance is 16 credits" in snap.error and f"up to {job.max_credits}" in snap.error
+    assert ledger(emulator) == [] and posts(emulator) == 0
+
+
+def test_a_refused_request_is_not_left_pending_and_costs_nothing(emulator, library):
+    emulator.inject("http", "POST /api/v1/sonic/create", status=403)
+    snap = run(emulator, plan(), library)
+    assert "moderation" in snap.error and not snap.needs_check
+    assert library.pending() == [] and ledger(emulator) == []
+
+
+def test_a_rate_limited_create_is_sent_again_because_no_work_started(emulator, library):
+    emulator.inject("http", "POST /api/v1/sonic/create", status=429, retry_after=0)
+    assert run(emulator, plan(), library).state == "done"
+    assert posts(emulator) == 2 and ledger(emulator) == [("create_music", 15), ("wav", 2)]
+
+
+def test_what_is_left_out_is_named_in_the_outcome(emulator, library):
+    emulator.inject("clip_failed", "POST /api/v1/sonic/create", message="bad clip")
+    job = plan(markers=[Marker(24 * 10, "calm"), Marker(24 * 45, "late chase")], alternate=True)
+    snap = run(emulator, job, library)
+    assert snap.state == "done", snap.error
+    assert "'late chase' at frame 1080 is past the end of the cut" in snap.message
+    assert "The alternate take was left out: its clip failed" in snap.message
+    assert snap.result.alternate is None

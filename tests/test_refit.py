@@ -1,0 +1,72 @@
+"""Refit after a recut from the command line, against the emulator's ledger: free when the
+song is long enough, only the missing part (one extend and a join) when it is not."""
+import json
+import wave
+
+import pytest
+
+from scorefit.cli import main as cli
+from scorefit.core import config
+from scorefit.emulator import DEFAULT_KEY
+
+
+@pytest.fixture
+def service(emulator, monkeypatch):
+    monkeypatch.setenv("MUSICAPI_KEY", DEFAULT_KEY)
+    config.save_settings(base_url=emulator.url, time_scale=emulator.speed, alternate=False)
+    return emulator
+
+
+def paid(emulator) -> list[str]:
+    return [c["what"] for c in emulator.state.charges]
+
+
+def samples(path) -> int:
+    with wave.open(str(path)) as w:
+        return w.getnframes()
+
+
+def test_refit_is_free_when_the_song_covers_the_new_cut(service, tmp_path, capsys):
+    args = ["--fps", "24", "--model", "sonic-v4", "--yes", "--sample-rate", "22050"]
+    assert cli(["fit", "--duration", "60", *args, "-o", str(tmp_path / "a.wav")]) == 0
+    assert paid(service) == ["create_music", "wav"]
+    requests = len(service.state.log)
+    capsys.readouterr()
+    assert cli(["refit", str(tmp_path / "a.json"), "--duration", "45", *args, "-o", str(tmp_path / "b.wav")]) == 0
+    out = capsys.readouterr().out
+    assert "free, no request is sent" in out
+    assert len(service.state.log) == requests and paid(service) == ["create_music", "wav"]
+    assert samples(tmp_path / "b.wav") == 45 * 22050
+    provenance = json.loads((tmp_path / "b.json").read_text())
+    assert provenance["fit"]["primary"]["method"] and provenance["request"]["reuses"]
+
+
+def test_refit_longer_than_the_song_pays_only_the_missing_part(service, tmp_path, capsys):
+    args = ["--fps", "24", "--model", "sonic-v4", "--yes", "--sample-rate", "22050"]
+    assert cli(["fit", "--duration", "40", *args, "-o", str(tmp_path / "a.wav")]) == 0
+    capsys.readouterr()
+    assert cli(["refit", str(tmp_path / "a.json"), "--duration", "200", *args, "-o", str(tmp_path / "c.wav")]) == 0
+    assert "Refit, " in capsys.readouterr().out
+    spent = paid(service)
+    assert spent.count("create_music") == 1 and spent[:2] == ["create_music", "wav"]
+    assert spent[2:] == ["extend_music"] * (len(spent) - 4) + ["concat_music", "wav"]
+    assert samples(tmp_path / "c.wav") == 200 * 22050
+    # The refitted soundtrack can itself be refitted, back to the first length, for free.
+    before = len(service.state.charges)
+    assert cli(["refit", str(tmp_path / "c.json"), "--duration", "40", *args, "-o", str(tmp_path / "d.wav")]) == 0
+    assert len(service.state.charges) == before and samples(tmp_path / "d.wav") == 40 * 22050
+
+
+def test_refit_errors_are_sentences(service, tmp_path):
+    with pytest.raises(SystemExit, match="no provenance file"):
+        cli(["refit", str(tmp_path / "missing.json"), "--duration", "30"])
+    (tmp_path / "other.json").write_text(json.dumps({"request_key": "nope"}))
+    with pytest.raises(SystemExit, match="not in the library"):
+        cli(["refit", str(tmp_path / "other.json"), "--duration", "30"])
+
+
+def test_a_paid_refit_is_not_tried_on_a_fresh_built_in_emulator(tmp_path, capsys):
+    args = ["--fps", "24", "--model", "sonic-v4", "--emulator", "--no-alternate", "--sample-rate", "22050"]
+    assert cli(["fit", "--duration", "20", *args, "-o", str(tmp_path / "a.wav")]) == 0
+    assert cli(["refit", str(tmp_path / "a.json"), "--duration", "400", *args, "-o", str(tmp_path / "b.wav")]) == 2
+    assert "keeps no songs between runs" in capsys.readouterr().err
