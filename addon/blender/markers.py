@@ -8,10 +8,11 @@ from pathlib import Path
 
 import bpy
 
+from ..core import bars
+from ..core.bars import BAR, PHRASE
+from ..core.timeline import FrameRate
 from . import compat
 from .place import PROP
-
-BAR, PHRASE = "SF bar ", "SF phrase "
 
 
 def _report_of(sidecar: Path) -> dict:
@@ -50,19 +51,9 @@ def remove(scene) -> int:
 def add(scene, phrases_only: bool = False) -> int:
     """Replace ScoreFit's markers with the soundtrack's bars (or phrase starts only)."""
     start, report = source(scene)
-    fps = scene.render.fps / scene.render.fps_base
-    last = scene.frame_end
-    phrases = {round(t, 4) for t in report.get("phrases", ())}
+    fps = FrameRate.from_blender(scene.render.fps, scene.render.fps_base).fraction
     remove(scene)
-    count = 0
-    for number, seconds in enumerate(report["bars"], 1):
-        is_phrase = round(seconds, 4) in phrases
-        if phrases_only and not is_phrase:
-            continue
-        frame = start + round(seconds * fps)
-        if frame > last:
-            break
-        name = f"{PHRASE}{number // 4 + 1}" if is_phrase else f"{BAR}{number}"
-        scene.timeline_markers.new(name, frame=frame)
-        count += 1
-    return count
+    found = bars.marks(report, fps, scene.frame_end + 1 - start, phrases_only)
+    for mark in found:
+        scene.timeline_markers.new(mark.name, frame=start + mark.frame)
+    return len(found)

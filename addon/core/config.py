@@ -34,6 +34,8 @@ DEFAULTS = {
     # For an emulator on this computer started with --speed S (tests, demos): S here makes
     # ScoreFit poll at its pace. Ignored for any other address: the real service is never faster.
     "time_scale": 1.0,
+    # Resolve: the soundtrack's "bars" or 4-bar "phrases" as markers on its clip, or "none".
+    "clip_markers": "none",
 }
 
 

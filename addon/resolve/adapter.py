@@ -8,10 +8,15 @@ All calls run on Resolve's own (dispatcher) thread.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
+
+from ..core import audio, bars
 from ..core.errors import ScoreFitError
 from ..core.placement import first_free_lane
 from ..core.timeline import FrameRate, Marker, Timeline
@@ -151,13 +156,14 @@ def _find_in_pool(folder, path: Path):
     return None
 
 
-def provenance_comment(provenance: dict) -> str:
+def provenance_comment(provenance: dict, role: str = "primary") -> str:
     request = provenance.get("request", {})
     tasks = ", ".join(t["task_id"] for t in provenance.get("tasks", []) if t.get("task_id"))
-    # The request key first: Refit finds the song in the library by it.
-    return (f"ScoreFit: request {provenance.get('request_key', '')}; generated with MusicAPI "
+    # The request key first: Refit finds the soundtrack's song by it (never the alternate's).
+    what = "ScoreFit" if role == "primary" else "ScoreFit alternate take"
+    return (f"{what}: request {provenance.get('request_key', '')}; generated with MusicAPI "
             f"({request.get('model', '')}); tasks {tasks}; clip "
-            f"{provenance.get('clips', {}).get('primary', '')}; prompt: {request.get('prompt', '')!s}")[:2000]
+            f"{provenance.get('clips', {}).get(role, '')}; prompt: {request.get('prompt', '')!s}")[:2000]
 
 
 _REQUEST = re.compile(r"^ScoreFit: request (\w+);")
@@ -201,24 +207,40 @@ def check_range(timeline, model: Timeline):
             "to fit the song to the new range (free when the song is long enough).")
 
 
-def place(resolve, project, timeline, path: Path, provenance: dict, replacing: Placed | None = None) -> Placement:
+def place(resolve, project, timeline, path: Path, provenance: dict, replacing: Placed | None = None,
+          role: str = "primary", markers: str = "none") -> Placement:
     """Import ``path`` and put it at the timeline's start: on a free track, or where the
-    soundtrack ``replacing`` is (a Refit). Read back, since Resolve drops appends silently."""
+    soundtrack ``replacing`` is (a Refit). Read back, since Resolve drops appends silently.
+    The alternate take goes on a free track too, disabled, for the editor to audition."""
     pool = project.GetMediaPool()
+    start, end = int(timeline.GetStartFrame()), int(timeline.GetEndFrame())
+    rate = frame_rate(timeline.GetSetting() or {}).fraction
+    # An imported file takes the *project's* rate; Resolve counts its frames at that rate
+    # and floors twice (the clip's frames, then the placed length). Ask for the fewest
+    # source frames that make the timeline's length, and make the file long enough to hold
+    # them (silence after the ending, inside the last frame).
+    project_rate = _rate_of(project.GetSetting("timelineFrameRate"), rate)
+    source = source_frames(end - start, rate, project_rate)
+    path = padded(path, source, project_rate)
     item = import_clip(resolve, pool, path)
     # Provenance in the Media Pool's Comments column (a clip property) and in the Comments
     # metadata field: Resolve keeps the two apart, and editors look at either.
-    comment = provenance_comment(provenance)
+    comment = provenance_comment(provenance, role)
     item.SetClipProperty("Comments", comment)
     item.SetMetadata("Comments", comment)
-    start, end = int(timeline.GetStartFrame()), int(timeline.GetEndFrame())
     frames = int(float(item.GetClipProperty("Frames") or 0))
-    if frames <= 0:
-        raise ResolveError(f"Resolve reports no frames for {path.name}; it is in the {BIN_NAME} bin.")
+    clip_rate = _rate_of(item.GetClipProperty("FPS"), project_rate)
+    if clip_rate != project_rate:      # Resolve gave the clip another rate than the project's
+        source = source_frames(end - start, rate, clip_rate)
+    if frames <= 0 or source > frames:
+        raise ResolveError(f"Resolve counts {frames} frames in {path.name} at {float(clip_rate):g} fps, "
+                           f"{source} are needed for the timeline's {end - start}; it is in the "
+                           f"{BIN_NAME} bin.")
+    what = "soundtrack" if role == "primary" else "alternate take"
     there = _already_placed(timeline, path, start)
     if there is not None and replacing is None:
         return Placement(True, there, start, end - start,
-                         f"This soundtrack is already on audio track {there} at the timeline's start; "
+                         f"This {what} is already on audio track {there} at the timeline's start; "
                          "nothing was added.")
     if replacing is None:
         track, added = choose_track(resolve, timeline)
@@ -233,7 +255,7 @@ def place(resolve, project, timeline, path: Path, provenance: dict, replacing: P
         old = (replacing.item.GetMediaPoolItem(), old_start)
         if not timeline.DeleteClips([replacing.item], False):
             raise ResolveError("Resolve refused to remove the old soundtrack; nothing was changed.")
-    pool.AppendToTimeline([{"mediaPoolItem": item, "startFrame": 0, "endFrame": frames,
+    pool.AppendToTimeline([{"mediaPoolItem": item, "startFrame": 0, "endFrame": source,
                             "mediaType": 2, "trackIndex": track, "recordFrame": start}])
     # Resolve may drop an append silently, or floor its length: read back what is there.
     placed = [i for span, i in _items(timeline, track) if span[0] == start and _path(i) == Path(path)]
@@ -245,16 +267,71 @@ def place(resolve, project, timeline, path: Path, provenance: dict, replacing: P
                                     "endFrame": int(float(clip.GetClipProperty("Frames") or 0)),
                                     "mediaType": 2, "trackIndex": track, "recordFrame": at}])
         return Placement(False, track, None, None,
-                         f"Resolve did not place the soundtrack on {where}; it is in the "
+                         f"Resolve did not place the {what} on {where}; it is in the "
                          f"{BIN_NAME} bin. Drag it to frame {start} by hand.")
     duration = int(placed[0].GetDuration())
     if duration != end - start:
         return Placement(False, track, start, duration,
-                         f"Resolve placed the soundtrack on {where} but {duration} frames long "
+                         f"Resolve placed the {what} on {where} but {duration} frames long "
                          f"instead of {end - start}; check it (the clip is in the {BIN_NAME} bin).")
+    if role != "primary":
+        # Disabled, so it does not play over the soundtrack; read back, as everything here.
+        if not (placed[0].SetClipEnabled(False) and placed[0].GetClipEnabled() is False):
+            return Placement(True, track, start, duration,
+                             f"Placed the alternate take on {where}, but Resolve would not disable it: "
+                             "disable or mute that track to hear only the soundtrack.")
+        return Placement(True, track, start, duration,
+                         f"The alternate take is on {where}, disabled: enable it to audition.")
     verb = "Replaced the soundtrack" if replacing is not None else "Placed"
+    marked = ""
+    if markers in ("bars", "phrases"):
+        report = provenance.get("fit", {}).get("primary", {})
+        count = mark_bars(placed[0], report, timeline, markers == "phrases")
+        marked = f" {count} {'phrase' if markers == 'phrases' else 'bar'} markers on the clip." if count else \
+            " No bar markers: the music has no clear beat."
     return Placement(True, track, start, duration,
-                     f"{verb} on {where} at {timeline.GetStartTimecode() or start}, {duration} frames.")
+                     f"{verb} on {where} at {timeline.GetStartTimecode() or start}, {duration} frames.{marked}")
+
+
+def source_frames(frames: int, timeline_rate: Fraction, clip_rate: Fraction) -> int:
+    """The fewest whole source frames, counted at ``clip_rate``, that Resolve (which floors)
+    places as ``frames`` timeline frames."""
+    return math.ceil(Fraction(frames) * clip_rate / timeline_rate)
+
+
+def padded(path: Path, source: int, clip_rate: Fraction) -> Path:
+    """``path``, or a copy with silence after the end, so that it holds ``source`` whole
+    frames at ``clip_rate`` (a project rate unlike the timeline's needs up to one more)."""
+    sound = audio.read_wav(path)
+    needed = math.ceil(Fraction(source) / clip_rate * sound.rate)
+    if sound.frames >= needed:
+        return Path(path)
+    tail = np.zeros((needed - sound.frames, sound.channels), sound.samples.dtype)
+    longer = audio.Audio(np.concatenate([sound.samples, tail]), sound.rate)
+    name = f"{Path(path).stem}-{float(clip_rate):g}fps{Path(path).suffix}"
+    target = Path(path).with_name(name)
+    return target if target.is_file() else audio.write_wav(longer, target)
+
+
+def _rate_of(value, fallback: Fraction) -> Fraction:
+    try:
+        return FrameRate.parse(str(value).strip()).fraction if value not in (None, "") else fallback
+    except ValueError:
+        return fallback
+
+
+MARKER_COLOURS = {True: "Green", False: "Blue"}     # phrase starts, bar lines
+
+
+def mark_bars(item, report: dict, timeline, phrases_only: bool) -> int:
+    """The soundtrack's bar lines (or phrase starts) as markers on its clip, so cuts can snap
+    to the music; frames count from the clip's first frame. Returns how many were added."""
+    rate = frame_rate(timeline.GetSetting() or {}).fraction
+    added = 0
+    for mark in bars.marks(report, rate, int(item.GetDuration()), phrases_only):
+        added += bool(item.AddMarker(mark.frame, MARKER_COLOURS[mark.phrase], mark.name.strip(),
+                                     "ScoreFit: the music's bar line", 1, "scorefit"))
+    return added
 
 
 def _items(timeline, track: int) -> list:

@@ -17,8 +17,6 @@ from ..core.session import BackgroundJob, Choices, Snapshot, connect, describe, 
 from ..emulator import built_in
 from . import adapter
 
-# The alternate take is not placed in Resolve yet, so it is not paid for either.
-ALTERNATE = False
 FREE_EDITION = ("This edition of Resolve has no script dialogs (the free edition since 19.1), "
                 "so ScoreFit runs in console mode with the settings in {config}.")
 
@@ -53,10 +51,14 @@ def finish(resolve, project, timeline, job: BackgroundJob, snap: Snapshot,
     try:
         adapter.check_range(timeline, job.plan.timeline)
         placement = adapter.place(resolve, project, timeline, result.primary, result.provenance,
-                                  replacing=refit_of)
+                                  replacing=refit_of, markers=config.load_settings()["clip_markers"])
+        said = [placement.message]
+        if placement.ok and result.alternate is not None:
+            said.append(adapter.place(resolve, project, timeline, result.alternate, result.provenance,
+                                      role="alternate").message)
     except adapter.ResolveError as error:
         return False, f"{error} The soundtrack is kept at {result.primary}."
-    return placement.ok, f"{placement.message} Provenance: {result.sidecar}. {snap.message}".strip()
+    return placement.ok, f"{' '.join(said)} Provenance: {result.sidecar}. {snap.message}".strip()
 
 
 def console(resolve, project, timeline, refit: bool = False) -> int:
@@ -64,7 +66,7 @@ def console(resolve, project, timeline, refit: bool = False) -> int:
     try:
         timeline_model = adapter.read_timeline(timeline)
         refit_of = _placed(timeline) if refit else None
-        plan = plan_of(timeline_model, Choices.from_config(alternate=ALTERNATE), refit_of)
+        plan = plan_of(timeline_model, Choices.from_config(), refit_of)
     except (ValueError, ScoreFitError, adapter.ResolveError) as error:
         _print(describe(error))
         return 1
@@ -86,7 +88,7 @@ def console(resolve, project, timeline, refit: bool = False) -> int:
     if afresh:
         config.save_settings(start_afresh=False)     # one run only: a later lost answer is checked anew
     try:
-        job = start(timeline_model, Choices.from_config(alternate=ALTERNATE), refit_of=refit_of,
+        job = start(timeline_model, Choices.from_config(), refit_of=refit_of,
                     start_afresh=afresh)
     except ScoreFitError as error:
         _print(describe(error))
@@ -123,7 +125,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
     except (ValueError, adapter.ResolveError) as error:
         _print(str(error))
         return 1
-    stored = Choices.from_config(alternate=ALTERNATE)
+    stored = Choices.from_config()
     models = list(MODELS)
     window = dispatcher.AddWindow(
         {"ID": "ScoreFit", "WindowTitle": "ScoreFit: soundtrack for this timeline",
@@ -137,10 +139,12 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
             ui.HGroup([ui.Label({"Text": "Style"}), ui.LineEdit({"ID": "Style", "Text": stored.style})]),
             ui.HGroup([ui.CheckBox({"ID": "Instrumental", "Text": "Instrumental",
                                     "Checked": stored.instrumental}),
-                       ui.ComboBox({"ID": "Model"}), ui.ComboBox({"ID": "Output"})]),
+                       ui.ComboBox({"ID": "Model"}), ui.ComboBox({"ID": "Output"}),
+                       ui.ComboBox({"ID": "Markers"})]),
             ui.Label({"ID": "Plan", "WordWrap": True}),
             ui.HGroup([ui.Button({"ID": "Generate", "Text": "Generate"}),
                        ui.Button({"ID": "Refit", "Text": "Refit to Timeline"}),
+                       ui.Button({"ID": "Check", "Text": "Check Progress"}),
                        ui.Button({"ID": "Cancel", "Text": "Close"})]),
             ui.Label({"ID": "Status", "WordWrap": True}),
             ui.Timer({"ID": "Tick", "Interval": 500}),
@@ -150,7 +154,12 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
     items["Model"].CurrentIndex = models.index(stored.model) if stored.model in models else 0
     items["Output"].AddItems(["wav", "mp3"])
     items["Output"].CurrentIndex = 0 if stored.output == "wav" else 1
+    marker_kinds = ["none", "phrases", "bars"]
+    items["Markers"].AddItems(["No bar markers", "Phrase markers on the clip", "Bar markers on the clip"])
+    stored_markers = config.load_settings()["clip_markers"]
+    items["Markers"].CurrentIndex = marker_kinds.index(stored_markers) if stored_markers in marker_kinds else 0
     items["Refit"].Enabled = adapter.placed_soundtrack(timeline) is not None
+    items["Check"].Enabled = False
     state = {"job": None, "afresh": False, "refit_of": None}
 
     def choices() -> Choices:
@@ -170,7 +179,8 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
             return
         chosen = choices()
         config.save_settings(style=chosen.style, instrumental=chosen.instrumental,
-                             model=chosen.model, output=chosen.output)
+                             model=chosen.model, output=chosen.output,
+                             clip_markers=marker_kinds[items["Markers"].CurrentIndex])
         try:
             refit_of = _placed(timeline) if refit else None
             if refit_of is not None:
@@ -187,7 +197,11 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
         state["refit_of"] = refit_of
         items["Refit"].Text = "Refit to Timeline"
         items["Generate"].Enabled = items["Refit"].Enabled = False
+        items["Check"].Enabled = True
         items["Cancel"].Text = "Cancel"
+        # ui.Timer is not documented: where it fires, progress shows by itself; where it does
+        # not, Check Progress (a documented button click) does the same, placing included.
+        items["Status"].Text = "Working… (Check Progress shows how far it is)"
         items["Tick"].Start()
 
     def tick(ev):
@@ -199,6 +213,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
         if not snap.finished:
             return
         items["Tick"].Stop()
+        items["Check"].Enabled = False
         state["job"] = None
         _ok, message = finish(resolve, project, timeline, job, snap, state["refit_of"])
         items["Status"].Text = message
@@ -209,8 +224,11 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
         items["Cancel"].Text = "Close"
 
     def cancel(ev):
-        if state["job"] is not None:
-            state["job"].cancel()      # the next tick shows "Cancelled"
+        job = state["job"]
+        if job is not None:
+            job.cancel()
+            job.join(5)                # it stops at its next safe point, within moments
+            tick(ev)                   # shows "Cancelled" without waiting for a timer
         else:
             dispatcher.ExitLoop()
 
@@ -219,6 +237,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
     window.On.Generate.Clicked = lambda ev: run(False)
     window.On.Refit.Clicked = lambda ev: run(True)
     window.On.Cancel.Clicked = cancel
+    window.On.Check.Clicked = tick
     window.On.ScoreFit.Close = lambda ev: dispatcher.ExitLoop()
     window.On.Tick.Timeout = tick
     window.On.Model.CurrentIndexChanged = refresh_plan

@@ -36,7 +36,9 @@ README_API = {
                  "GetIsTrackLocked": (18, 5), "SetTrackLock": (18, 5), "GetIsTrackEnabled": (18, 5),
                  "DeleteClips": (18, 5)},
     "TimelineItem": {"GetName": (17,), "GetStart": (17,), "GetEnd": (17,), "GetDuration": (17,),
-                     "GetMediaPoolItem": (17,), "GetUniqueId": (18,), "GetTrackTypeAndIndex": (19,)},
+                     "GetMediaPoolItem": (17,), "GetUniqueId": (18,), "GetTrackTypeAndIndex": (19,),
+                     "SetClipEnabled": (18,), "GetClipEnabled": (18,), "AddMarker": (17,),
+                     "GetMarkers": (17,)},
 }
 # The Workflow Integration README's UIManager surface the dialog uses.
 UI_API = {"AddWindow", "VGroup", "HGroup", "Label", "TextEdit", "LineEdit", "CheckBox", "ComboBox",
@@ -84,6 +86,7 @@ class FakeItem(_Api):
         super().__init__(app)
         self.clip, self.start, self.length, self.track = clip, start, length, track
         self.uid = f"item-{next(self._ids)}" if uid else ""
+        self.enabled, self.markers = True, {}
 
     def GetName(self): return self.clip.name if self.clip else "Video"
     def GetStart(self): return self.start
@@ -92,6 +95,21 @@ class FakeItem(_Api):
     def GetMediaPoolItem(self): return _Handle(self.clip) if self.clip is not None else None
     def GetUniqueId(self): return self.uid
     def GetTrackTypeAndIndex(self): return ["audio", self.track]
+    def GetClipEnabled(self): return self.enabled
+
+    def SetClipEnabled(self, enabled):
+        self.enabled = bool(enabled)
+        return True
+
+    def GetMarkers(self): return {float(k): dict(v) for k, v in self.markers.items()}
+
+    def AddMarker(self, frame, color, name, note, duration, custom=""):
+        # Frames count from the item's own first frame; a marker outside it is refused.
+        if not 0 <= frame < self.length or float(frame) in self.markers:
+            return False
+        self.markers[float(frame)] = {"color": color, "name": name, "note": note,
+                                      "duration": float(duration), "customData": custom}
+        return True
 
 
 class _Handle:
@@ -203,7 +221,8 @@ class FakeMediaPool(_Api):
                 track, record = 1, timeline.end
             length = math.floor(Fraction(end - start) / clip.fps * timeline.rate)
             spans = timeline.tracks.get(track)
-            blocked = (spans is None or track in timeline.locked or app.drop_next_append or any(
+            blocked = (spans is None or track in timeline.locked or app.drop_next_append
+                       or end > clip.frames or any(          # more source than the clip has: refused
                 i.start < record + length and record < i.GetEnd() for i in spans))
             if blocked:
                 app.drop_next_append = False
@@ -313,6 +332,9 @@ class FakeUI:
     def __init__(self):
         self.actions = None
         self.window = None
+        # ui.Timer is not in the Workflow Integration README: tests switch it off to check
+        # that nothing depends on it.
+        self.timers_fire = True
 
     def __getattr__(self, name):
         if name in ("VGroup", "HGroup"):
@@ -328,7 +350,7 @@ class _Element:
         self.__dict__.update({k: v for k, v in props.items() if k != "children"})
         self.children = props.get("children", [])
         self.items, self.CurrentIndex, self.running = [], 0, False
-        self.Enabled, self.Checked = True, props.get("Checked", False)
+        self.Enabled, self.Checked = props.get("Enabled", True), props.get("Checked", False)
         self.Text, self.PlainText = props.get("Text", ""), ""
 
     def AddItems(self, items): self.items.extend(items)
@@ -384,7 +406,7 @@ class FakeDispatcher:
         actions = self.ui.actions(self.ui.window) if self.ui.actions else iter(())
         while self.running:
             for element_id, element in self.ui.window.GetItems().items():
-                if element.kind == "Timer" and element.running:
+                if element.kind == "Timer" and element.running and self.ui.timers_fire:
                     self.ui.window.fire(element_id, "Timeout")
             try:
                 next(actions)

@@ -1,21 +1,29 @@
 """The Resolve scripts against a faithful fake of Resolve (fake_resolve.py) and the emulator."""
 from __future__ import annotations
 
+import json
+import math
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
 from fake_resolve import CALLS, README_API, UI_API, FakeResolve, FakeTimeline
-from scorefit.core import config
+from scorefit.core import bars, config
+from scorefit.core.timeline import FrameRate
 from scorefit.resolve import adapter, app
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _resolve(rate="24", start="01:00:00:00", frames=2880, version=(20, 2), studio=False, **kw):
+def _resolve(rate="24", start="01:00:00:00", frames=2880, version=(20, 2), studio=False,
+             project_rate=None, **kw):
     timeline = FakeTimeline(None, "Trailer", rate, start, frames, **kw)
-    return FakeResolve(version=version, studio=studio, timeline=timeline), timeline
+    resolve = FakeResolve(version=version, studio=studio, timeline=timeline)
+    if project_rate:      # a timeline with its own settings, in a project of another rate
+        resolve.project.settings["timelineFrameRate"] = project_rate
+    return resolve, timeline
 
 
 def _wait_status(items):
@@ -176,7 +184,8 @@ def test_adapter_calls_only_what_the_readme_lists(service):
     listed = {m for methods in README_API.values() for m in methods} | UI_API
     source = "".join(p.read_text() for p in (ROOT / "addon" / "resolve").glob("*.py"))
     called = set(re.findall(r"\.([A-Z][A-Za-z]+)\(", source))
-    ours = set(re.findall(r"^class (\w+)", source, re.M))      # adapter.ResolveError(…) is ScoreFit's
+    everything = "".join(p.read_text() for p in (ROOT / "addon").rglob("*.py"))
+    ours = set(re.findall(r"^class (\w+)", everything, re.M))   # adapter.ResolveError(…) is ScoreFit's
     assert called - listed - ours == set()
 
 
@@ -241,23 +250,28 @@ def test_an_empty_timeline_gets_a_plain_message_and_nothing_is_sent(service, cap
 
 
 @pytest.mark.parametrize("studio", [False, True])
-def test_the_alternate_take_is_not_paid_for_since_resolve_does_not_place_it(service, studio):
-    from scorefit.core import config
-    config.save_settings(alternate=True)          # the editor's setting, from Blender say
+def test_the_alternate_take_lands_disabled_on_the_next_free_track(service, studio, capsys):
+    config.save_settings(alternate=True)
     resolve, timeline = _resolve(version=(20, 2) if studio else (19, 1), studio=studio)
+    timeline.occupy(2, 86400 + 100, 10)            # track 2 is busy: the take goes to a new track 3
     if studio:
         def actions(window):
             items = window.GetItems()
             window.fire("Generate", "Clicked")
-            while "Placed" not in items["Status"].Text and "did not" not in items["Status"].Text:
-                yield
+            yield
+            yield from _wait_status(items)
+            assert "alternate take is on audio track 3 (added), disabled" in items["Status"].Text
             window.fire("Cancel", "Clicked")
             yield
         resolve.fusion.UIManager.actions = actions
-    assert app.main(resolve.namespace()) == 0
-    kinds = [c["what"] for c in service.state.charges if not c["what"].startswith("refund")]
-    assert kinds.count("wav") == 1, kinds           # the primary's WAV only
-    assert _placed(timeline, 1) == [(86400, 2880)]
+    assert app.main(resolve.namespace()) == 0, capsys.readouterr().out
+    assert _placed(timeline, 1) == [(86400, 2880)] and _placed(timeline, 3) == [(86400, 2880)]
+    main, = timeline.tracks[1]
+    take, = timeline.tracks[3]
+    assert main.GetClipEnabled() and not take.GetClipEnabled()
+    assert take.clip.comments.startswith("ScoreFit alternate take: request ")
+    assert adapter.placed_soundtrack(timeline).track == 1          # Refit finds the soundtrack
+    assert [c["what"] for c in service.state.charges].count("wav") == 2
 
 
 def test_running_again_finds_the_clip_wherever_the_editor_moved_it(service, capsys):
@@ -344,3 +358,78 @@ def test_refit_in_the_dialog_shows_a_paid_refits_cost_first(service):
     resolve.fusion.UIManager.actions = actions
     assert app.main(resolve.namespace()) == 0
     assert _placed(timeline, 1) == [(86400, 9600)]
+
+
+@pytest.mark.parametrize("rate,drop,project_rate,frames", [
+    ("23.976", False, "24", 1439), ("29.97", True, "25", 1798), ("24", False, "23.976", 2881),
+    ("59.94", False, "50", 3001)])
+def test_exact_length_when_the_project_rate_is_not_the_timelines(service, rate, drop, project_rate, frames,
+                                                                  capsys):
+    # The imported file takes the project's rate, and Resolve floors twice: without care the
+    # clip lands a frame short (the issue's 1438 of 1439).
+    resolve, timeline = _resolve(rate, frames=frames, drop_frame=drop, project_rate=project_rate)
+    assert app.main(resolve.namespace()) == 0, capsys.readouterr().out
+    start = timeline.GetStartFrame()
+    assert _placed(timeline, 1) == [(start, frames)]
+    (item,) = timeline.tracks[1]
+    assert float(item.clip.fps) == pytest.approx(float(FrameRate.parse(project_rate).fraction))
+    assert f"{frames} frames" in capsys.readouterr().out
+
+
+def test_source_frames_is_the_least_that_floors_to_the_timelines_length():
+    for timeline_rate, clip_rate in ((Fraction(24000, 1001), Fraction(24)), (Fraction(30000, 1001), Fraction(25)),
+                                     (Fraction(24), Fraction(24000, 1001)), (Fraction(25), Fraction(25))):
+        for frames in (1, 2, 1439, 1798, 86399):
+            source = adapter.source_frames(frames, timeline_rate, clip_rate)
+            assert math.floor(source / clip_rate * timeline_rate) >= frames
+            assert math.floor((source - 1) / clip_rate * timeline_rate) < frames
+
+
+def test_the_dialog_places_and_cancels_with_timers_that_never_fire(service):
+    # ui.Timer is not documented; where it does not fire, Check Progress does its work.
+    resolve, timeline = _resolve(studio=True)
+    resolve.fusion.UIManager.timers_fire = False
+    service.state.speed = 0.02                      # slow enough to cancel midway
+
+    def actions(window):
+        items = window.GetItems()
+        assert not items["Check"].Enabled
+        window.fire("Generate", "Clicked")
+        yield
+        assert "Check Progress" in items["Status"].Text and items["Check"].Enabled
+        window.fire("Cancel", "Clicked")            # Cancel works with no timer
+        yield
+        assert items["Status"].Text.startswith("Cancelled") and items["Generate"].Enabled
+        service.state.speed = 0.002
+        window.fire("Generate", "Clicked")
+        yield
+        for _ in range(3000):
+            window.fire("Check", "Clicked")
+            if items["Generate"].Enabled:
+                break
+            yield
+        assert "Placed on audio track 1" in items["Status"].Text, items["Status"].Text
+        assert not items["Check"].Enabled
+        window.fire("Cancel", "Clicked")
+        yield
+    resolve.fusion.UIManager.actions = actions
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == [(86400, 2880)]
+
+
+@pytest.mark.parametrize("kind", ["bars", "phrases"])
+def test_bar_markers_on_the_clip_follow_the_fit_report(service, kind, capsys):
+    config.save_settings(clip_markers=kind)
+    resolve, timeline = _resolve(version=(19, 1))      # the free edition: console mode
+    assert app.main(resolve.namespace()) == 0
+    (item,) = timeline.tracks[1]
+    marked = item.GetMarkers()
+    assert marked and f"markers on the clip" in capsys.readouterr().out
+    sidecar = json.loads(Path(item.clip.path).with_suffix(".json").read_text())
+    report = sidecar["fit"]["primary"]
+    expected = [m.frame for m in bars.marks(report, Fraction(24), 2880, kind == "phrases")]
+    assert sorted(int(f) for f in marked) == expected
+    names = [m["name"] for m in marked.values()]
+    assert all(n.startswith("SF phrase" if kind == "phrases" else "SF ") for n in names)
+    assert {m["color"] for m in marked.values()} <= {"Green", "Blue"}
+    assert len(marked) < len(report["bars"]) if kind == "phrases" else len(marked) == len(expected)
