@@ -26,7 +26,7 @@ MUSIC := /usr/share/games/wesnoth/1.16/data/core/music/battle-epic.ogg /usr/shar
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' '$(BPY)'
+	$(BIN)/python -m pip install --quiet -e '.[test,interchange]' '$(BPY)'
 	touch $@
 
 $(VENV_LTS)/bin/.installed: pyproject.toml

@@ -26,12 +26,28 @@ from .core.timeline import FrameRate, Timeline
 from .emulator import built_in
 
 
+# Editors' exports, read through OpenTimelineIO (the optional "interchange" extra).
+INTERCHANGE = (".otio", ".xml", ".fcpxml", ".edl")
+
+
 def _library(args) -> Library:
     return Library(Path(args.library) if args.library else None)
 
 
 def _timeline(args) -> Timeline:
-    """The cut from --timeline FILE or --duration; a clear message (no traceback) if it can't be read."""
+    """The cut from --timeline FILE (ScoreFit JSON, or an editor's export) or --duration; a
+    clear message (no traceback) if it can't be read."""
+    args.document = None
+    if args.timeline and (args.timeline_format or Path(args.timeline).suffix.lower() in INTERCHANGE):
+        from . import interchange
+        try:
+            args.document = interchange.read(Path(args.timeline), args.timeline_format, edl_fps=args.fps,
+                                             sample_rate=args.sample_rate, name=args.timeline_name)
+        except ScoreFitError as error:
+            raise SystemExit(f"scorefit: {error}") from None
+        for note in args.document.notes:
+            print(f"Note: {note}")
+        return args.document.model
     where = ""
     if args.timeline:
         path = Path(args.timeline)
@@ -62,16 +78,42 @@ def _timeline(args) -> Timeline:
         raise SystemExit(f"scorefit: {where}{error}") from None
 
 
+def _out_timeline(args) -> str | None:
+    """The adapter for --out-timeline, checked before anything is paid for."""
+    if not getattr(args, "out_timeline", None):
+        return None
+    if args.document is None:
+        raise SystemExit("scorefit: --out-timeline writes back an editor's export: give it with "
+                         "--timeline (.otio, .xml, .fcpxml or .edl)")
+    from . import interchange
+    out = Path(args.out_timeline)
+    try:
+        chosen = None if out.suffix.lower() in interchange.FORMATS else args.document.adapter
+        return interchange.check_writable(out, chosen)
+    except ScoreFitError as error:
+        raise SystemExit(f"scorefit: {error}") from None
+
+
 def _choices(args) -> Choices:
     return Choices(prompt=args.prompt or "", style=args.style, instrumental=not args.vocals,
                    model=args.model, output=args.output, alternate=not args.no_alternate,
                    seed=args.seed)
 
 
-def _print_progress(snap: Snapshot):
-    left = f", about {snap.remaining:.0f} s left" if snap.remaining else ""
-    sys.stderr.write(f"\r{snap.stage:<14} {snap.fraction * 100:3.0f} % {snap.elapsed:6.1f} s{left}    ")
-    sys.stderr.flush()
+def _progress():
+    """Progress on the terminal: one line redrawn, or in a log one line per stage."""
+    last = [""]
+
+    def show(snap: Snapshot):
+        if not sys.stderr.isatty():
+            if snap.stage != last[0]:
+                last[0] = snap.stage
+                sys.stderr.write(f"{snap.elapsed:6.1f} s  {snap.stage}\n")
+            return
+        left = f", about {snap.remaining:.0f} s left" if snap.remaining else ""
+        sys.stderr.write(f"\r{snap.stage:<14} {snap.fraction * 100:3.0f} % {snap.elapsed:6.1f} s{left}    ")
+        sys.stderr.flush()
+    return show
 
 
 def _show(plan):
@@ -103,6 +145,11 @@ def _connect(args):
 
 def _run(args, plan, service) -> int:
     """The one job path, drawn on a terminal: confirm, run, report."""
+    try:
+        out_timeline = _out_timeline(args)
+    except SystemExit:
+        service.close()
+        raise
     _show(plan)
     if plan.calls and service.emulator is None and not args.yes:
         if not sys.stdin.isatty():
@@ -114,7 +161,7 @@ def _run(args, plan, service) -> int:
     out = Path(args.output_file)
     job = BackgroundJob(plan, service, _library(args), start_afresh=args.forget_pending,
                         destination=Destination(out.parent, out.stem)).start()
-    snap = job.wait(_print_progress, every=0.2)
+    snap = job.wait(_progress(), every=0.2)
     sys.stderr.write("\n")
     if snap.state != "done":
         sys.stderr.write(f"scorefit: {snap.error}\n")
@@ -130,6 +177,17 @@ def _run(args, plan, service) -> int:
         print(f"Alternate take: {result.alternate}")
     if snap.message:
         print(snap.message)
+    if out_timeline:
+        from . import interchange
+        try:
+            for note in interchange.write(args.document, Path(args.out_timeline), result.primary,
+                                          result.alternate, out_timeline):
+                print(f"Note: {note}")
+        except (ScoreFitError, OSError) as error:
+            sys.stderr.write(f"scorefit: the timeline could not be written ({error}); the soundtrack "
+                             f"is at {result.primary}\n")
+            return 2
+        print(f"Timeline with the soundtrack: {args.out_timeline} (import it into your editor)")
     return 0
 
 
@@ -237,9 +295,15 @@ def main(argv=None) -> int:
         p = sub.add_parser(name, help=text)
         if name == "refit":
             p.add_argument("provenance", help="the .json written beside the earlier soundtrack")
-        p.add_argument("--timeline", help="JSON: fps, duration_frames|duration_seconds, start_frame, markers")
+        p.add_argument("--timeline", help="an editor's export (.otio, .xml, .fcpxml, .edl), or ScoreFit "
+                                          "JSON: fps, duration_frames|duration_seconds, start_frame, markers")
+        p.add_argument("--timeline-format", help="otio, xml, fcpxml or edl, for a file with another ending")
+        p.add_argument("--timeline-name", help="which timeline, in a file that holds several")
+        if name != "plan":
+            p.add_argument("--out-timeline", help="write the timeline back with the soundtrack on a new "
+                                                  "audio track (.otio, .xml, .fcpxml, .edl)")
         p.add_argument("--duration", type=float, help="timeline length in seconds")
-        p.add_argument("--fps", default="24", help="24, 23.976, 29.97 DF, 30000/1001 …")
+        p.add_argument("--fps", default="24", help="24, 23.976, 29.97 DF, 30000/1001 … (an EDL's rate too)")
         p.add_argument("--start-frame", type=int, default=0)
         p.add_argument("--name", default="")
         p.add_argument("--marker", action="append", help='"SECONDS:words", e.g. "42.5:tense build"')

@@ -45,3 +45,13 @@ def test_resolve_gets_a_numpy_that_satisfies_the_package():
     (spec,) = [d for d in project["dependencies"] if d.startswith("numpy")]
     lowest = tuple(int(p) for p in spec.split(">=")[1].split("."))
     assert NUMPY[0] == "numpy" and tuple(int(p) for p in NUMPY[1].split(".")) >= lowest
+
+
+def test_the_extension_carries_neither_opentimelineio_nor_the_interchange_module(tmp_path):
+    import sys
+    sys.path.insert(0, str(ROOT / "tools"))
+    import build_extension
+    staged = build_extension.stage(tmp_path, [])
+    assert (staged / "cli.py").is_file() and not (staged / "interchange.py").exists()
+    manifest = tomllib.loads((ROOT / "blender_manifest.toml").read_text())
+    assert not [w for w in manifest["wheels"] if "otio" in w.lower() or "opentimelineio" in w.lower()]

@@ -44,7 +44,10 @@ def package_version() -> str:
 def stage(build: Path, wheels: list[str]) -> Path:
     source = build / "extension"
     shutil.rmtree(source, ignore_errors=True)
-    shutil.copytree(ROOT / "addon", source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # interchange.py reads other editors' timelines for the command line (OpenTimelineIO, an
+    # optional extra): Blender never loads it, so the extension does not carry it.
+    shutil.copytree(ROOT / "addon", source,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "interchange.py"))
     shutil.copy2(MANIFEST, source / MANIFEST.name)
     (source / "wheels").mkdir()
     for wheel in wheels:
