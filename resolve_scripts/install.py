@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The menu entries: Generate Soundtrack, and Refit Soundtrack (after a recut).
-LAUNCHERS = tuple(sorted((Path(__file__).resolve().parent / "ScoreFit").glob("*.py")))
+# The menu entries, each written from the one launcher: its file name and its action.
+LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
+ENTRIES = {"Generate Soundtrack.py": "generate", "Refit Soundtrack.py": "refit"}
 sys.path.insert(0, str(ROOT / "tools"))
 from wheels import NUMPY, download, download_compiled, pinned_wheels  # noqa: E402
 
@@ -70,7 +71,7 @@ class Layout:
 
     @property
     def launchers(self) -> list[Path]:
-        return [self.menu_dir / launcher.name for launcher in LAUNCHERS]
+        return [self.menu_dir / name for name in ENTRIES]
 
 
 def layout(os_name: str, system: bool, python: tuple[int, int], arch: str, env=os.environ,
@@ -117,8 +118,9 @@ def install(plan: Layout, dry_run: bool, say=print):
     shutil.rmtree(plan.lib_dir, ignore_errors=True)
     staging.rename(plan.lib_dir)                              # the old copy is replaced whole
     plan.menu_dir.mkdir(parents=True, exist_ok=True)
-    for source, launcher in zip(LAUNCHERS, plan.launchers):
-        text = source.read_text("utf-8").replace('"@SCOREFIT_LIB@"', repr(str(plan.lib_dir)))
+    for launcher in plan.launchers:
+        text = (LAUNCHER.read_text("utf-8").replace('"@SCOREFIT_LIB@"', repr(str(plan.lib_dir)))
+                .replace('"@SCOREFIT_ACTION@"', repr(ENTRIES[launcher.name])))
         partial = launcher.with_name(launcher.name + ".part")
         partial.write_text(text, "utf-8")
         os.replace(partial, launcher)      # Resolve never lists a half-written entry
@@ -154,7 +156,7 @@ def main(argv=None) -> int:
     install(plan, args.dry_run)
     if not args.dry_run:
         print(f"Installed. Restart DaVinci Resolve, then run Workspace > Scripts > {MENU} > "
-              f"{LAUNCHERS[0].stem} (or {LAUNCHERS[1].stem} after a recut). Free edition 21.1 and "
+              "Generate Soundtrack (or Refit Soundtrack after a recut). Free edition 21.1 and "
               "later do not list Python scripts (see README).")
     return 0
 

@@ -26,6 +26,15 @@ def _started(operator, error: str | None, started: str) -> set:
     return {"FINISHED"}
 
 
+def _confirm(operator, context, event, title: str, message: str, confirm_text: str) -> set:
+    """Ask before paying: with the reason where Blender can show one (4.1 and later)."""
+    manager = context.window_manager
+    parameters = {p.identifier for p in manager.bl_rna.functions["invoke_confirm"].parameters}
+    if "message" in parameters:
+        return manager.invoke_confirm(operator, event, title=title, message=message, confirm_text=confirm_text)
+    return manager.invoke_confirm(operator, event)
+
+
 class SCOREFIT_OT_generate(bpy.types.Operator):
     bl_idname = "scorefit.generate"
     bl_label = "Generate Soundtrack"
@@ -52,12 +61,7 @@ class SCOREFIT_OT_generate(bpy.types.Operator):
             warning = ""        # execute() says what is wrong
         if not warning:
             return self.execute(context)
-        manager = context.window_manager
-        parameters = {p.identifier for p in manager.bl_rna.functions["invoke_confirm"].parameters}
-        if "message" in parameters:          # 4.1 and later
-            return manager.invoke_confirm(self, event, title="Generate Soundtrack?", message=warning,
-                                          confirm_text="Generate")
-        return manager.invoke_confirm(self, event)
+        return _confirm(self, context, event, "Generate Soundtrack?", warning, "Generate")
 
     def execute(self, context):
         return _started(self, runner.start(context, start_afresh=self.start_afresh),
@@ -91,13 +95,8 @@ class SCOREFIT_OT_refit(bpy.types.Operator):
             return {"CANCELLED"}
         if not plan.calls:
             return self.execute(context)
-        manager = context.window_manager
-        parameters = {p.identifier for p in manager.bl_rna.functions["invoke_confirm"].parameters}
-        if "message" in parameters:          # 4.1 and later
-            return manager.invoke_confirm(self, event, title="Refit Soundtrack?",
-                                          message=f"The song is too short for the new cut. {plan.describe()}",
-                                          confirm_text="Refit")
-        return manager.invoke_confirm(self, event)
+        return _confirm(self, context, event, "Refit Soundtrack?",
+                        f"The song is too short for the new cut. {plan.describe()}", "Refit")
 
     def execute(self, context):
         return _started(self, runner.start(context, refit=True),

@@ -83,7 +83,8 @@ def test_install_then_the_launcher_imports_the_vendored_package_in_a_fresh_inter
                           {"APPDATA": str(tmp_path / "AppData" / "Roaming")}, tmp_path)
     launcher, refit = plan.launchers
     assert launcher.name == "Generate Soundtrack.py" and refit.name == "Refit Soundtrack.py"
-    assert "refit=True" in refit.read_text() and repr(str(plan.lib_dir)) in refit.read_text()
+    assert "ACTION = 'refit'" in refit.read_text() and repr(str(plan.lib_dir)) in refit.read_text()
+    assert "ACTION = 'generate'" in launcher.read_text()
     # only the entries are in the menu: the libraries live outside Scripts
     assert sorted(launcher.parent.rglob("*.py")) == sorted(plan.launchers)
     # -I -S: no site-packages, no environment: only the standard library and the vendored folder.
