@@ -229,3 +229,14 @@ def test_resolve_free_round_trip_export_fit_import(service, tmp_path):
     assert back.global_start_time.value == 86400 and len(back.tracks.markers) == 1
     (clip,) = _ours(back)
     assert round(clip.range_in_parent().duration.value) == 1439
+
+
+def test_ntsc_drop_frame_is_recognised(tmp_path):
+    # The same Premiere export, set to 29.97 drop frame as Premiere writes it.
+    text = (SAMPLES / "premiere_example.xml").read_text()
+    text = text.replace("<ntsc>FALSE</ntsc>", "<ntsc>TRUE</ntsc>").replace(
+        "<displayformat>NDF</displayformat>", "<displayformat>DF</displayformat>")
+    (tmp_path / "df.xml").write_text(text)
+    model = interchange.read(tmp_path / "df.xml").model
+    assert model.fps.fraction == Fraction(30000, 1001) and model.fps.drop_frame
+    assert model.duration_frames == 1271 and model.duration_timecode == "00:00:42;11"

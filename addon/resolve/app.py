@@ -170,7 +170,8 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
 
     def refresh_plan(ev=None):
         try:
-            items["Plan"].Text = plan_for(timeline_model, choices()).describe()
+            plan = plan_for(timeline_model, choices())
+            items["Plan"].Text = " ".join(filter(None, [plan.describe() + ".", plan.short_warning, *plan.dropped]))
         except ValueError as error:
             items["Plan"].Text = f"Cannot plan: {error}"
 
@@ -183,19 +184,21 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
                              clip_markers=marker_kinds[items["Markers"].CurrentIndex])
         try:
             refit_of = _placed(timeline) if refit else None
-            if refit_of is not None:
-                # A Refit shows what it costs before anything is spent: free, or extend + join.
-                plan = plan_of(timeline_model, chosen, refit_of)
-                if plan.calls and items["Refit"].Text != "Confirm Refit":
-                    items["Status"].Text = f"{plan.describe()}. Press Confirm Refit to go ahead."
-                    items["Refit"].Text = "Confirm Refit"
-                    return
+            plan = plan_of(timeline_model, chosen, refit_of)
+            # A paid Refit, and a very short cut (charged as a whole song), ask once more.
+            button, why = ("Refit", plan.describe()) if refit_of is not None and plan.calls else \
+                ("Generate", plan.short_warning) if refit_of is None and plan.short_warning else (None, "")
+            if button and items[button].Text != f"Confirm {button}":
+                items["Status"].Text = f"{why}. Press Confirm {button} to go ahead."
+                items[button].Text = f"Confirm {button}"
+                return
             state["job"] = start(timeline_model, chosen, refit_of=refit_of, start_afresh=state["afresh"])
         except (ValueError, ScoreFitError, adapter.ResolveError) as error:
             items["Status"].Text = describe(error)
             return
         state["refit_of"] = refit_of
         items["Refit"].Text = "Refit to Timeline"
+        items["Generate"].Text = "Generate"
         items["Generate"].Enabled = items["Refit"].Enabled = False
         items["Check"].Enabled = True
         items["Cancel"].Text = "Cancel"

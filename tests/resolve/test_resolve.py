@@ -433,3 +433,24 @@ def test_bar_markers_on_the_clip_follow_the_fit_report(service, kind, capsys):
     assert all(n.startswith("SF phrase" if kind == "phrases" else "SF ") for n in names)
     assert {m["color"] for m in marked.values()} <= {"Green", "Blue"}
     assert len(marked) < len(report["bars"]) if kind == "phrases" else len(marked) == len(expected)
+
+
+def test_the_dialog_asks_once_more_before_paying_for_a_one_frame_cut(service):
+    resolve, timeline = _resolve(studio=True, frames=1)
+
+    def actions(window):
+        items = window.GetItems()
+        assert "only 1 frame" in items["Plan"].Text
+        window.fire("Generate", "Clicked")
+        yield
+        assert "only 1 frame" in items["Status"].Text and items["Generate"].Text == "Confirm Generate"
+        assert not service.requests_to("POST", "/api")                 # nothing sent yet
+        window.fire("Generate", "Clicked")
+        yield
+        yield from _wait_status(items)
+        assert "Placed on audio track 1" in items["Status"].Text, items["Status"].Text
+        window.fire("Cancel", "Clicked")
+        yield
+    resolve.fusion.UIManager.actions = actions
+    assert app.main(resolve.namespace()) == 0
+    assert _placed(timeline, 1) == [(86400, 1)]
