@@ -65,3 +65,20 @@ def test_control_api_and_command_line(emulator):
     assert state["credits"] == 1000 and state["log"][-2]["path"] == "/api/v1/get-credits"
     out = subprocess.run([sys.executable, "-m", "scorefit.emulator", "--help"], capture_output=True, text=True)
     assert "--speed" in out.stdout
+
+
+def test_the_built_in_emulator_refuses_mp3_before_starting_where_it_cannot_encode(monkeypatch):
+    # The Blender extension does not bundle lameenc: MP3 with the built-in emulator is
+    # refused up front, never a broken download after the job started.
+    import importlib.util
+    from scorefit import emulator
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "lameenc" else real(name, *a))
+    with pytest.raises(emulator.EmulatorUnavailable, match="cannot make MP3") as caught:
+        emulator.built_in("mp3")
+    assert "Choose WAV output" in str(caught.value)
+    started = emulator.built_in("wav")            # WAV needs no encoder
+    try:
+        assert started.speed == emulator.BUILT_IN_SPEED and started.key
+    finally:
+        started.stop()
