@@ -96,8 +96,8 @@ class Job:
         return entry
 
     def refused(self, entry: dict):
-        """The service refused ``entry`` before doing any work (nothing was charged). A job
-        left with no paid step is not pending: its journal goes."""
+        """The service refused ``entry`` before doing any work, or failed it and refunded it:
+        nothing is charged. A job left with no paid step is not pending: its journal goes."""
         self.steps.remove(entry)
         if self.steps:
             self.save()

@@ -293,8 +293,7 @@ class Pipeline:
         try:
             clips = self._poll(entry["task_id"], expected, stage, entry, wanted, early)
         except TaskFailedError:
-            job.steps.remove(entry)        # the service refunds a failed task: a new try may be sent
-            job.save()
+            job.refused(entry)             # the service refunds a failed task: a new try may be sent
             raise
         entry.update(state="done", clips=[vars(c) for c in clips], finished=time.time())
         job.save()
