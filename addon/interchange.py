@@ -140,20 +140,9 @@ def _rate(tl, rate: float, path: Path) -> FrameRate:
         fps = FrameRate.parse(rate)
     except ValueError:
         raise InterchangeError(f"{path.name}: the frame rate {rate!r} is not one ScoreFit knows.") from None
-    drop = any("DF" == str(v).upper() or "DROPFRAME" in str(v).upper().replace(" ", "")
-               for v in _walk(tl.metadata) if isinstance(v, str)) and fps.nominal in (30, 60)
+    drop = any(isinstance(v, str) and (v.upper() == "DF" or "DROPFRAME" in v.upper().replace(" ", ""))
+               for _key, v in _walk_items(tl.metadata or {})) and fps.nominal in (30, 60)
     return FrameRate(fps.num, fps.den, drop) if drop else fps
-
-
-def _walk(value):
-    if isinstance(value, dict) or hasattr(value, "items"):
-        for v in value.values():
-            yield from _walk(v)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _walk(v)
-    else:
-        yield value
 
 
 def _markers(tl):
@@ -176,6 +165,7 @@ def _note(marker) -> str:
 
 
 def _walk_items(value):
+    """Every (key, value) in nested metadata, as exporters nest it."""
     if hasattr(value, "items"):
         for key, sub in value.items():
             yield key, sub
@@ -227,7 +217,7 @@ def write(doc: Document, out: Path, primary: Path, alternate: Path | None = None
         track.append(clip)
         timeline.tracks.append(track)
     if adapter == "cmx_3600":
-        text = _edl_with_soundtrack(otio, root, doc, primary)
+        text = _edl_with_soundtrack(otio, root, doc, primary)   # the writer keeps the picture only
     else:
         text = otio.adapters.write_to_string(root, adapter)
         if adapter in ("fcp_xml", "fcpx_xml") and len(takes) > 1:
@@ -268,8 +258,7 @@ def _edl_with_soundtrack(otio, root, doc: Document, primary: Path) -> str:
     """OpenTimelineIO's EDL writer keeps only the picture: the soundtrack is added as one
     stereo audio event (AA) at the record start, with its file named as Avid and
     Premiere read it."""
-    picture = copy.deepcopy(doc.root)
-    text = otio.adapters.write_to_string(picture, "cmx_3600", rate=float(doc.edl_rate.fraction))
+    text = otio.adapters.write_to_string(root, "cmx_3600", rate=float(doc.edl_rate.fraction))
     model = doc.model
     events = [line for line in text.splitlines() if line[:3].isdigit()]
     number = len(events) + 1

@@ -104,10 +104,15 @@ class Job:
         else:
             self.library.forget(self.key)
 
+    @property
+    def lost(self) -> list[dict]:
+        """Paid requests that were sent (or about to be) whose answer never came."""
+        return [s for s in self.steps if s["state"] in ("submitting", "unknown")]
+
     def forget_lost(self) -> list[str]:
         """Drop the steps whose answers were lost (the editor checked them); every step that
         was answered stays, so nothing already paid for is asked again. Returns their names."""
-        lost = [s for s in self.steps if s["state"] in ("submitting", "unknown")]
+        lost = self.lost
         for entry in lost:
             self.steps.remove(entry)
         if lost:

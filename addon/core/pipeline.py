@@ -129,11 +129,6 @@ class _Part:
     audio_url: str
 
 
-def lost_steps(job: Job) -> list[dict]:
-    """Paid requests that were sent (or about to be) whose answer never came."""
-    return [s for s in job.steps if s["state"] in ("submitting", "unknown")]
-
-
 def lost_hint(lost: list[dict]) -> str:
     """What the editor may do about lost answers, and what sending them again can cost."""
     kinds = {s["kind"] for s in lost}
@@ -177,7 +172,7 @@ class Pipeline:
         self._remaining_service = plan.service_seconds
         self._notes = list(plan.dropped)
         job = self.job(plan, key)
-        lost = lost_steps(job)
+        lost = job.lost
         if lost:
             raise OutcomeUnknownError(
                 f"An earlier run sent the {lost[0]['name']} request, but its answer was lost.",

@@ -147,17 +147,17 @@ def deliver(result: Result, destination: Destination) -> Result:
     return replace(result, **copies)
 
 
-def prepare_library(library: Library, key: str, service: Service, start_afresh: bool = False) -> list[str]:
+def prepare_library(library: Library, key: str, service: Service, start_afresh: bool = False):
     """Before a run. Start Afresh forgets only the requests whose answers were lost (every
     answered step is reused, so a lost WAV answer costs at most one WAV request). A new
     built-in emulator knows nothing of an earlier one's tasks (and its credits are not
     real), so an unfinished journal of one is dropped; a finished job is kept: it is
-    served from the library. Returns the names of the requests forgotten."""
+    served from the library."""
     job = library.job(key)
     if service.emulator is not None and job.state not in ("done", "new"):
         library.forget(key)
-        return []
-    return job.forget_lost() if start_afresh else []
+    elif start_afresh:
+        job.forget_lost()
 
 
 # --- checks before the first paid request ------------------------------------------------

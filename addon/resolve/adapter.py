@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import re
+import wave
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
-from ..core import audio, bars
+from ..core import bars
+from ..core.library import atomic_write
 from ..core.errors import ScoreFitError
 from ..core.placement import first_free_lane
 from ..core.timeline import FrameRate, Marker, Timeline
@@ -301,16 +301,24 @@ def source_frames(frames: int, timeline_rate: Fraction, clip_rate: Fraction) -> 
 
 def padded(path: Path, source: int, clip_rate: Fraction) -> Path:
     """``path``, or a copy with silence after the end, so that it holds ``source`` whole
-    frames at ``clip_rate`` (a project rate unlike the timeline's needs up to one more)."""
-    sound = audio.read_wav(path)
-    needed = math.ceil(Fraction(source) / clip_rate * sound.rate)
-    if sound.frames >= needed:
-        return Path(path)
-    tail = np.zeros((needed - sound.frames, sound.channels), sound.samples.dtype)
-    longer = audio.Audio(np.concatenate([sound.samples, tail]), sound.rate)
-    name = f"{Path(path).stem}-{float(clip_rate):g}fps{Path(path).suffix}"
-    target = Path(path).with_name(name)
-    return target if target.is_file() else audio.write_wav(longer, target)
+    frames at ``clip_rate`` (a project rate unlike the timeline's needs up to one more).
+    Reads only the header unless a copy is needed; the copy is streamed, never loaded."""
+    with wave.open(str(path)) as sound:
+        params = sound.getparams()
+        needed = math.ceil(Fraction(source) / clip_rate * params.framerate)
+        if params.nframes >= needed:
+            return Path(path)
+        target = Path(path).with_name(f"{Path(path).stem}-{float(clip_rate):g}fps{Path(path).suffix}")
+        if target.is_file():
+            return target
+
+        def write(out):
+            with wave.open(out, "wb") as copy:
+                copy.setparams(params._replace(nframes=needed))
+                while block := sound.readframes(1 << 16):
+                    copy.writeframesraw(block)
+                copy.writeframesraw(bytes((needed - params.nframes) * params.nchannels * params.sampwidth))
+        return atomic_write(target, write)
 
 
 def _rate_of(value, fallback: Fraction) -> Fraction:

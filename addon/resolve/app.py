@@ -25,10 +25,8 @@ def _print(message: str):
     print(f"ScoreFit: {message}", flush=True)
 
 
-def start(timeline_model, choices: Choices, *, refit_of: adapter.Placed | None = None,
-          start_afresh: bool = False) -> BackgroundJob:
-    """The plan (a Refit of ``refit_of``'s song, or a new soundtrack) and its job, started."""
-    plan = plan_of(timeline_model, choices, refit_of)
+def start(plan, *, start_afresh: bool = False) -> BackgroundJob:
+    """``plan``'s job, started against the service the config file names."""
     emulator = config.load_settings().get("service") == "emulator"
     service = connect(emulator=built_in(plan.settings.output) if emulator else None)
     return BackgroundJob(plan, service, start_afresh=start_afresh).start()
@@ -88,8 +86,7 @@ def console(resolve, project, timeline, refit: bool = False) -> int:
     if afresh:
         config.save_settings(start_afresh=False)     # one run only: a later lost answer is checked anew
     try:
-        job = start(timeline_model, Choices.from_config(), refit_of=refit_of,
-                    start_afresh=afresh)
+        job = start(plan, start_afresh=afresh)
     except ScoreFitError as error:
         _print(describe(error))
         return 1
@@ -192,7 +189,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
                 items["Status"].Text = f"{why}. Press Confirm {button} to go ahead."
                 items[button].Text = f"Confirm {button}"
                 return
-            state["job"] = start(timeline_model, chosen, refit_of=refit_of, start_afresh=state["afresh"])
+            state["job"] = start(plan, start_afresh=state["afresh"])
         except (ValueError, ScoreFitError, adapter.ResolveError) as error:
             items["Status"].Text = describe(error)
             return

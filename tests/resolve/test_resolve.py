@@ -34,6 +34,22 @@ def _wait_status(items):
         yield
 
 
+def _asked_then_done(window, button, asked, done, nothing_spent):
+    """Dialog steps: ``button`` asks first (saying ``asked``) with nothing spent, then the
+    second press runs the job to ``done``; then the dialog is closed."""
+    items = window.GetItems()
+    window.fire(button, "Clicked")
+    yield
+    assert asked in items["Status"].Text and items[button].Text == f"Confirm {button}", items["Status"].Text
+    assert nothing_spent()
+    window.fire(button, "Clicked")
+    yield
+    yield from _wait_status(items)
+    assert done in items["Status"].Text, items["Status"].Text
+    window.fire("Cancel", "Clicked")
+    yield
+
+
 def _placed(timeline, track):
     return [(i.GetStart(), i.GetDuration()) for i in timeline.tracks[track] if i.clip is not None]
 
@@ -343,18 +359,9 @@ def test_refit_in_the_dialog_shows_a_paid_refits_cost_first(service):
     timeline.frames = 24 * 400
 
     def actions(window):
-        items = window.GetItems()
-        assert items["Refit"].Enabled
-        window.fire("Refit", "Clicked")
-        yield
-        assert "Press Confirm Refit" in items["Status"].Text and "credits" in items["Status"].Text
-        assert _charges(service) == ["create_music", "wav"]      # nothing spent yet
-        window.fire("Refit", "Clicked")
-        yield
-        yield from _wait_status(items)
-        assert "Replaced the soundtrack on audio track 1" in items["Status"].Text, items["Status"].Text
-        window.fire("Cancel", "Clicked")
-        yield
+        assert window.GetItems()["Refit"].Enabled
+        yield from _asked_then_done(window, "Refit", "credits", "Replaced the soundtrack on audio track 1",
+                                    lambda: _charges(service) == ["create_music", "wav"])
     resolve.fusion.UIManager.actions = actions
     assert app.main(resolve.namespace()) == 0
     assert _placed(timeline, 1) == [(86400, 9600)]
@@ -424,7 +431,7 @@ def test_bar_markers_on_the_clip_follow_the_fit_report(service, kind, capsys):
     assert app.main(resolve.namespace()) == 0
     (item,) = timeline.tracks[1]
     marked = item.GetMarkers()
-    assert marked and f"markers on the clip" in capsys.readouterr().out
+    assert marked and "markers on the clip" in capsys.readouterr().out
     sidecar = json.loads(Path(item.clip.path).with_suffix(".json").read_text())
     report = sidecar["fit"]["primary"]
     expected = [m.frame for m in bars.marks(report, Fraction(24), 2880, kind == "phrases")]
@@ -439,18 +446,9 @@ def test_the_dialog_asks_once_more_before_paying_for_a_one_frame_cut(service):
     resolve, timeline = _resolve(studio=True, frames=1)
 
     def actions(window):
-        items = window.GetItems()
-        assert "only 1 frame" in items["Plan"].Text
-        window.fire("Generate", "Clicked")
-        yield
-        assert "only 1 frame" in items["Status"].Text and items["Generate"].Text == "Confirm Generate"
-        assert not service.requests_to("POST", "/api")                 # nothing sent yet
-        window.fire("Generate", "Clicked")
-        yield
-        yield from _wait_status(items)
-        assert "Placed on audio track 1" in items["Status"].Text, items["Status"].Text
-        window.fire("Cancel", "Clicked")
-        yield
+        assert "only 1 frame" in window.GetItems()["Plan"].Text
+        yield from _asked_then_done(window, "Generate", "only 1 frame", "Placed on audio track 1",
+                                    lambda: not service.requests_to("POST", "/api"))
     resolve.fusion.UIManager.actions = actions
     assert app.main(resolve.namespace()) == 0
     assert _placed(timeline, 1) == [(86400, 1)]
