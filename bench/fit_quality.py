@@ -15,8 +15,9 @@ in build/bench-cache) and features computed here, not by ScoreFit:
 - harmony / timbre: change across the join (one reference bar either side) divided by
   the track's own median change between neighbouring bars;
 and per case: whether the source's real ending is kept (correlation of the output's last
-5 s with the source's ending >= 0.8), and where the source's end of sound lands relative
-to the last sample (ms; positive: the output stops before the music ends).
+5 s with the source's ending >= 0.8), where the source's end of sound lands relative
+to the last sample (ms; positive: the output stops before the music ends), and how late
+the music comes in (the new fit is back-timed: the start gives way, not the ending).
 Last, fit time and peak memory for a 10-minute 48 kHz stereo track, in a fresh process.
 """
 from __future__ import annotations
@@ -216,13 +217,16 @@ def measure(path: Path):
                 row["ending_error_ms"] = error if r >= 0.8 else None
             if report is not None and hasattr(report, "quality"):
                 row["quality"] = report.quality
+            # The new fit is back-timed: what the ending does not give, the start does.
+            row["late_start_ms"] = getattr(report, "late_start_ms", 0.0)
             rows.append(row)
     return rows
 
 
 def summarise(rows):
     print(f"\n{'method':6} {'cases':>5} {'joins':>5} {'on bar':>7} {'level<=3dB':>10} {'lvl med':>7} "
-          f"{'harm med':>8} {'timb med':>8} {'end kept':>8} {'end<=42ms':>9} {'err med':>7} {'failed':>6}")
+          f"{'harm med':>8} {'timb med':>8} {'end kept':>8} {'end<=42ms':>9} {'err med':>7} {'late med/max s':>14} "
+          f"{'failed':>6}")
     for name in METHODS:
         mine = [r for r in rows if r["method"] == name]
         ok = [r for r in mine if "error" not in r]
@@ -235,10 +239,12 @@ def summarise(rows):
         def med(key):
             return f"{statistics.median(j[key] for j in joins):.2f}" if joins else "-"
         errors = [abs(r["ending_error_ms"]) for r in kept]
+        late = [r["late_start_ms"] / 1000 for r in ok]
+        late_text = f"{statistics.median(late):.2f}/{max(late):.2f}" if late else "-"
         print(f"{name:6} {len(mine):5d} {len(joins):5d} {pct([j for j in joins if j['on_bar']], joins):>7} "
               f"{pct([j for j in joins if j['level'] <= 3], joins):>10} {med('level'):>7} {med('harmony'):>8} "
               f"{med('timbre'):>8} {pct(kept, with_end):>8} {pct(aligned, with_end):>9} "
-              f"{(f'{statistics.median(errors):.0f}' if errors else '-'):>7} {len(mine) - len(ok):6d}")
+              f"{(f'{statistics.median(errors):.0f}' if errors else '-'):>7} {late_text:>14} {len(mine) - len(ok):6d}")
     dominated = []
     by_case = {}
     for r in rows:

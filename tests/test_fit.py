@@ -8,7 +8,7 @@ import pytest
 
 from music import ambient, song
 from scorefit.core import fit as F
-from scorefit.core.analysis import analyse
+from scorefit.core.analysis import analyse, phase_margin
 from scorefit.core.audio import Audio
 from scorefit.emulator import synth
 
@@ -88,7 +88,7 @@ def test_emulator_music_is_cut_on_bar_lines_and_its_ending_lands_on_the_last_sam
 
 @pytest.mark.parametrize("fraction", [0.4, 0.63, 0.9])
 @pytest.mark.parametrize("shape", ["ring", "hard", "fade"])
-def test_every_ending_shape_is_recognised_and_kept(shape, fraction):
+def test_every_ending_shape_is_recognised_kept_whole_and_lands_on_the_last_sample(shape, fraction):
     audio, truth = song(80, bpm=110, ending=shape)
     target = int(audio.frames * fraction)
     out, report = F.fit(audio, target, RATE)
@@ -96,19 +96,50 @@ def test_every_ending_shape_is_recognised_and_kept(shape, fraction):
     assert report.ending == {"ring": "ring-out", "hard": "hard stop", "fade": "fade-out"}[shape]
     assert report.ending_kept
     check_joins_on_bars(report, truth.downbeats, 0.03)
+    # Back-timed: the ending is whole and its sound ends on the last sample; what whole bars
+    # leave over is silence before the music comes in, always less than a bar.
+    assert report.ending_error_ms == 0.0 and report.ending_trimmed_ms == 0.0
+    bar = truth.meter * 60 / truth.bpm
+    late = round(report.late_start_ms * RATE / 1000)
+    assert 0 <= late < bar * RATE
+    assert np.abs(out.samples[:late - 5]).max(initial=0.0) == 0.0      # the report rounds to 0.1 ms
+    assert level_db(out.samples[late:late + RATE // 10]) > -30      # the first kick
     if shape == "hard":
-        # The final hit lands where the report says: its own short decay (less what was
-        # trimmed), then any silence the bar grid left, before the last sample.
+        # The final hit lands its own short decay before the last sample.
         last = np.abs(out.samples[-3 * RATE:, 0])
         hit_to_end = (3 * RATE - int(np.argmax(last))) / RATE
-        expected = (truth.end_of_sound - truth.final_hit) - report.ending_trimmed_ms / 1000 \
-            + max(0.0, -report.ending_error_ms) / 1000
-        assert hit_to_end == pytest.approx(expected, abs=0.03)
-        assert report.ending_error_ms <= 0          # never cut into the hit
-    if shape == "ring":
-        # What is heard after the join's bar is the source's ending: same samples, lined up.
-        assert report.ending_error_ms == 0.0
+        assert hit_to_end == pytest.approx(truth.end_of_sound - truth.final_hit, abs=0.03)
     assert level_db(out.samples[-RATE // 50:]) < -45
+    assert "ends on the last frame" in report.quality
+
+
+def test_landing_gives_way_at_the_start_and_keeps_the_ending():
+    ending = F.Ending("ring-out", end_of_sound=60.0, landmark=56.0, file_end=60.5)
+    bar, lead = 2.0 * RATE, RATE // 2
+    # Whole bars make the path short by 0.3 s: the music comes in 0.3 s late.
+    cost, trimmed, error, delay, skip = F._landing(-int(0.3 * RATE), ending, RATE, bar, lead)
+    assert (trimmed, error, delay, skip) == (0, 0, int(0.3 * RATE), 0) and cost < 1
+    # More than a bar late is never worth it.
+    assert F._landing(-int(2.1 * RATE), ending, RATE, bar, lead)[0] > 100
+    # Too long by 0.4 s: the file's own 0.5 s of silent lead-in is skipped instead.
+    assert F._landing(int(0.4 * RATE), ending, RATE, bar, lead)[1:] == (0, 0, 0, int(0.4 * RATE))
+    # Too long by more than the lead-in gives: only within a frame may come off the ending;
+    # beyond it the ring-out is cut short, which costs more than any late start.
+    cost, trimmed, error, _, skip = F._landing(lead + int(0.03 * RATE), ending, RATE, bar, lead)
+    assert (trimmed, error, skip) == (int(0.03 * RATE), int(0.03 * RATE), lead) and cost < 0.1
+    cost, trimmed, error, _, _ = F._landing(lead + int(0.5 * RATE), ending, RATE, bar, lead)
+    assert trimmed == error == int(0.5 * RATE) and cost > F.LATE_START_COST
+
+
+def test_a_silent_lead_in_is_measured_for_the_fit_to_use():
+    from scorefit.core.ending import start_of_sound
+    audio, truth = song(40, bpm=120, lead_in=1.5)
+    assert start_of_sound(analyse(audio)) == pytest.approx(1.5, abs=0.08)
+    out, report = F.fit(audio, int(audio.frames * 0.6), RATE)
+    assert report.ending_error_ms == 0.0
+    # The music (its lead-in skipped or not) comes in within a bar of the start.
+    first = int(np.argmax(np.abs(out.samples[:, 0]) > 1e-3))
+    assert first < (1.5 + 4 * 60 / 120) * RATE
 
 
 def test_a_loop_with_no_ending_fades_over_whole_bars_from_a_bar_line():
@@ -190,8 +221,27 @@ def test_the_report_carries_the_bar_lines_heard_in_the_output():
     audio, style = emulator_song(120, ending=True, text="calm film")
     out, report = F.fit(audio, 70 * RATE, RATE)
     bars = np.array(report.bars)
-    # Bars every bar length through the whole output, the joins included: one grid.
-    assert bars[0] == pytest.approx(0, abs=0.01) and bars[-1] > 70 - 3 * style.bar_seconds
+    # Bars every bar length through the whole output, the joins included: one grid, from
+    # where the music comes in (the fit is back-timed from its ending).
+    assert bars[0] == pytest.approx(report.late_start_ms / 1000, abs=0.01) and report.late_start_ms < 1000 * style.bar_seconds
+    assert bars[-1] > 70 - 3 * style.bar_seconds
     assert np.allclose(np.diff(bars), style.bar_seconds, atol=0.02)
     assert set(report.phrases) <= set(report.bars) and len(report.phrases) >= len(bars) // 4 - 1
     assert list(report.to_dict()["bars"]) == list(report.bars)
+
+
+def test_phase_margin_is_sure_where_the_bars_agree_and_doubtful_where_the_phase_moves():
+    rng = np.random.default_rng(3)
+    # 4/4: evidence marks every 4th beat for 40 bars, then (a dropped beat) every 4th from 161.
+    evidence = rng.normal(0, 0.3, 320)
+    evidence[0:160:4] += 2.0
+    evidence[161::4] += 2.0
+    positions = np.r_[np.arange(160) % 4, (np.arange(160) - 1) % 4]
+    margin = phase_margin(evidence, positions, 4)
+    downbeats = np.flatnonzero(positions == 0)
+    steady = downbeats[(downbeats < 120) | (downbeats > 200)]
+    assert margin[steady].min() > 1.0
+    # Read with the wrong phase, the same music is sure of nothing.
+    assert phase_margin(evidence, (positions + 2) % 4, 4)[steady].max() < 0
+    # Beside the dropped beat the window sees both phases: the margin halves.
+    assert margin[157] < 0.7 * np.median(margin[steady])

@@ -68,6 +68,7 @@ class Analysis:
     beat_timbre: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
     beat_loudness: np.ndarray = field(default_factory=lambda: np.zeros(0))
     downbeat_evidence: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per beat, robust z
+    phase_margin: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per beat: see below
     phrase_offset: int = 0                # bars before the first 4-bar phrase starts
 
     @property
@@ -364,6 +365,34 @@ def bar_positions(evidence: np.ndarray, meter: int, switch_cost: float = 12.0) -
     return path, contrast
 
 
+def _window_sum(x: np.ndarray, reach: int) -> np.ndarray:
+    """Sum of ``x`` over ``[i - reach, i + reach]``, clipped at the ends."""
+    cumulative = np.concatenate([[0.0], np.cumsum(x)])
+    index = np.arange(x.size)
+    return cumulative[np.minimum(index + reach + 1, x.size)] - cumulative[np.maximum(index - reach, 0)]
+
+
+def phase_margin(evidence: np.ndarray, positions: np.ndarray, meter: int, bars: int = 8) -> np.ndarray:
+    """Per beat: how much better the bar phase in use explains the downbeat evidence of the
+    ``bars`` bars either side than the best other phase would. Near 0 or below, the bar
+    line there is a guess; cuts go where it is large."""
+    n = evidence.size
+    # local[k][i]: mean evidence over the beats i + k + meter * j, |j| <= bars.
+    local = np.empty((meter, n))
+    index = np.arange(n)
+    for k in range(meter):
+        shifted = np.concatenate([evidence[k:], np.full(k, np.nan)])
+        for residue in range(meter):
+            picked = shifted[residue::meter]
+            valid = ~np.isnan(picked)
+            total = _window_sum(np.where(valid, picked, 0.0), bars)
+            local[k, residue::meter] = total / np.maximum(_window_sum(valid.astype(float), bars), 1)
+    # Beat i is at bar position p: its bar's downbeat phase is k = -p (mod meter) from it.
+    own = local[(-positions) % meter, index]
+    others = np.stack([local[(k - positions) % meter, index] for k in range(1, meter)])
+    return own - others.max(axis=0)
+
+
 def analyse(audio: Audio) -> Analysis:
     frames = frame_features(audio)
     duration = audio.seconds
@@ -407,6 +436,7 @@ def analyse(audio: Audio) -> Analysis:
     result.beat_timbre = timbre
     result.beat_loudness = loud
     result.downbeat_evidence = evidence
+    result.phase_margin = phase_margin(evidence, positions, meter)
     result.phrase_offset = _phrase_offset(result)
     return result
 

@@ -52,13 +52,28 @@ def _smooth(values: np.ndarray, width: int) -> np.ndarray:
     return np.convolve(values, np.ones(width) / width, mode="same")
 
 
+def _levels(analysis: Analysis) -> tuple[np.ndarray, float, np.ndarray]:
+    """(level in dB per onset frame, the music's active level, frames that sound)."""
+    power = _smooth(10 ** (analysis.frames.loudness / 10), int(0.05 / analysis.frames.seconds_per_frame))
+    level = 10 * np.log10(power + 1e-12)
+    active = float(np.percentile(level, 90))
+    return level, active, np.flatnonzero(level > active - SILENCE_BELOW_ACTIVE_DB)
+
+
+def start_of_sound(analysis: Analysis) -> float:
+    """Seconds of near-silence before the music starts: a file's own lead-in, which a fit may
+    shorten without losing a note."""
+    _, _, sounding = _levels(analysis)
+    if sounding.size == 0:
+        return 0.0
+    # The smoothing spreads the first attack earlier by up to half its window.
+    return max(0.0, sounding[0] * analysis.frames.seconds_per_frame - 0.05)
+
+
 def find_ending(analysis: Analysis) -> Ending:
     frames = analysis.frames
     spf = frames.seconds_per_frame
-    power = _smooth(10 ** (frames.loudness / 10), int(0.05 / spf))
-    level = 10 * np.log10(power + 1e-12)
-    active = float(np.percentile(level, 90))
-    sounding = np.flatnonzero(level > active - SILENCE_BELOW_ACTIVE_DB)
+    level, active, sounding = _levels(analysis)
     file_end = analysis.duration
     if sounding.size == 0:
         return Ending("none", file_end, file_end, file_end)

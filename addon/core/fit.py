@@ -28,21 +28,27 @@ import numpy as np
 
 from .analysis import Analysis, AnalysisError, analyse, bar_features
 from .audio import Audio, conform
-from .ending import Ending, find_ending
+from .ending import Ending, find_ending, start_of_sound
 
 JUMP_COST = 0.6                 # per jump, in median bar-to-bar changes: fewer jumps are better
 OFF_PHRASE_COST = 0.5           # a jump that leaves the 4-bar phrase grid
 MID_PHRASE_COST = 0.25          # a jump that lands inside a phrase rather than at its start
 LEVEL_COST_DB = 3.0             # a level step of this many dB costs as much as a typical bar change
-DOUBT_COST = 0.5                # per side of a jump whose bar line the music marks only weakly
+DOUBT_COST = 1.5                # per side of a jump whose bar line the music marks only weakly
+PHASE_DOUBT = 1.0               # per side, where the bars around disagree on the bar phase
+PHASE_SURE = 1.0                # a phase margin (robust z) at which a bar line is sure
 OPENING_BARS = 2                # bars kept before the first jump (with any pickup)
 SPARE_COUNTS = 3                # bar counts tried either side of the estimate
+ATTACK_LEAD = 0.010             # seconds: a cut starts this far before the steepest rise
 SHORT_CROSSFADE = 0.012         # seconds, into a clear attack
 LONG_CROSSFADE = 0.12           # seconds, into sustained sound
 LEVEL_MATCH_LIMIT_DB = 6.0
 NO_PULSE_CROSSFADE = 1.5
 NO_PULSE_FADE = 6.0
 FADE_SECONDS = (4.0, 12.0)      # a run-on fade lasts between these, over whole bars
+END_TOLERANCE = 0.040           # seconds: the ending lands within a frame at 24 fps
+LATE_START_COST = 1.0           # a bar of silence before the music costs a typical bar change
+LATE_ENDING_COST = 3.0          # an ending cut short: the promise is that it lands whole
 
 
 class FitError(ScoreFitError, ValueError):
@@ -79,6 +85,7 @@ class FitReport:
     joins: tuple = ()
     fade_seconds: float = 0.0
     quality: str = ""           # plain words for the hosts to show
+    late_start_ms: float = 0.0  # silence before the music comes in, so that its ending lands
     bars: tuple = ()            # output seconds of each bar line heard (for markers to snap to)
     phrases: tuple = ()         # output seconds of each 4-bar phrase start
 
@@ -101,6 +108,7 @@ class _Plan:
     trimmed: int = 0
     error: int | None = 0
     ending_kept: bool = True
+    delay: int = 0              # samples of silence before the music comes in (back-timing)
 
 
 # --- the public entry ---------------------------------------------------------
@@ -119,11 +127,11 @@ def fit(source: Audio, target_samples: int, sample_rate: int = 48000) -> tuple[A
         raise FitError(str(error)) from None
     ending = find_ending(analysis)
     plan = _choose(music, analysis, ending, target_samples)
-    out, joins, pieces = _render(music, analysis, plan, target_samples)
-    return out, _report(plan, joins, pieces, analysis, ending, target_samples, total, sample_rate)
+    out, joins, pieces, delay = _render(music, analysis, plan, target_samples)
+    return out, _report(plan, joins, pieces, delay, analysis, ending, target_samples, total, sample_rate)
 
 
-def _grid(analysis: Analysis, pieces: list, target: int, rate: int) -> dict:
+def _grid(analysis: Analysis, pieces: list, delay: int, target: int, rate: int) -> dict:
     """The bar lines and phrase starts as heard in the output: the source's own, carried
     through each kept piece (a fade or a silence has none)."""
     if not analysis.pulse:
@@ -131,7 +139,7 @@ def _grid(analysis: Analysis, pieces: list, target: int, rate: int) -> dict:
     bars, phrases = [], []
     downbeats = np.rint(analysis.downbeats * rate).astype(np.int64)
     phrase = (np.arange(downbeats.size) - analysis.phrase_offset) % 4 == 0
-    position = 0
+    position = delay
     edge = int(0.02 * rate)     # a join starts just before its downbeat's attack
     for piece in pieces:
         inside = (downbeats >= piece.start - edge) & (downbeats < piece.end - edge)
@@ -148,8 +156,9 @@ def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _P
     rate = music.rate
     end_sample = int(round(ending.end_of_sound * rate))
     if target >= end_sample:
-        # The whole song fits: keep it as it is; what follows its end is its own silence.
-        return _Plan([_Piece(0, target)], method="whole", error=target - end_sample,
+        # The whole song fits (the file is never shorter than the cut): kept untouched, with
+        # the file's own silence after its end.
+        return _Plan([_Piece(0, target)], method="whole", error=end_sample - target,
                      ending_kept=ending.has_ending)
     if analysis.pulse and analysis.downbeat_index.size >= 4:
         if ending.has_ending:
@@ -203,6 +212,9 @@ def _jump_costs(analysis: Analysis) -> np.ndarray:
     # downbeat is surest, and a cut there is what a music editor would choose.
     strength = analysis.downbeat_evidence[analysis.downbeat_index]
     doubt = np.clip(1.0 - strength / 2.0, 0.0, 1.0)
+    # And where the bars around it agree on the phase: there the bar line is no guess.
+    margin = analysis.phase_margin[analysis.downbeat_index]
+    doubt = doubt + PHASE_DOUBT * np.clip(1.0 - margin / PHASE_SURE, 0.0, 1.0)
     cost += DOUBT_COST * (doubt[nxt][:, None] + doubt[None, :])
     a, j = np.meshgrid(np.arange(bars), np.arange(bars), indexing="ij")
     cost[j <= a + 1] = np.inf
@@ -226,6 +238,7 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         return None
     jump = _jump_costs(analysis)[:bars - 1, :bars] + JUMP_COST
     pickup = int(starts[0])
+    lead = min(int(start_of_sound(analysis) * rate), pickup)
     longest = max(candidates)
     most = int(np.ceil((target - pickup) / mean_bar)) + SPARE_COUNTS + 1
     search = _BarSearch(jump, longest, min(most, longest + 1))
@@ -244,25 +257,25 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         for plan_cost, path in search.paths(jump, e, body, mean_bar):
             length = pickup + int(sum(int(bar_len[b]) for b in path)) + tail
             residual = length - target
-            fit_cost, trimmed, error = _landing(residual, ending, rate, mean_bar)
+            fit_cost, trimmed, error, delay, skip = _landing(residual, ending, rate, mean_bar, lead)
             total = plan_cost + fit_cost + cadence + mid_phrase
             if best is None or total < best[0]:
-                best = (total, path, e, trimmed, error)
+                best = (total, path, e, trimmed, error, delay, skip)
     if best is None:
         return None
-    _, path, e, trimmed, error = best
+    _, path, e, trimmed, error, delay, skip = best
     # A decay cut short dies away over what is left of it rather than stopping.
     remaining = ending.tail * rate - trimmed
-    fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > 0 else 0
+    fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > END_TOLERANCE * rate else 0
     pieces, joins = [], []
-    piece_start = 0
+    piece_start = skip
     for previous, bar in zip(path, path[1:] + [e]):
         if bar != previous + 1:
             pieces.append(_Piece(piece_start, int(starts[previous + 1])))
             joins.append((float(jump[previous, bar] - JUMP_COST), previous + 1, bar + 1))
             piece_start = int(starts[bar])
     pieces.append(_Piece(piece_start, end_sample))
-    return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=error)
+    return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=error, delay=delay)
 
 
 class _BarSearch:
@@ -313,22 +326,30 @@ class _BarSearch:
             yield float(into[last]), path
 
 
-def _landing(residual: int, ending: Ending, rate: int, bar: float) -> tuple[float, int, int]:
-    """(cost, samples trimmed off the ending's decay, ending error in samples) for a path
-    ``residual`` samples longer than the cut. The error is signed: negative, silence
-    follows the music's end; positive, the output stops before the music has ended.
-    Trimming is cheap but not free (half a bar costs as much as a typical bar change), so
-    where bars differ in length the path that needs least of it wins."""
+def _landing(residual: int, ending: Ending, rate: int, bar: float, lead: int) -> tuple:
+    """(cost, samples trimmed off the ending's decay, ending error, delay, skip) for a path
+    ``residual`` samples longer than the cut.
+
+    Back-timed, as a music editor times a cue to the picture's end: the ending lands whole
+    on the last frame and the start gives way. A path shorter than the cut comes in later
+    (``delay`` samples of silence first); one longer skips the file's own silent lead-in
+    (``skip``). Whole bars leave less than a bar over, so the delay stays under one. Only
+    what neither absorbs comes off the ending's decay, which breaks the promise and costs
+    most. The error is signed: negative, silence follows the music's end; positive, the
+    output stops before the music has ended."""
+    if residual <= 0:
+        # More than a bar late would be a bar of silence the music does not need.
+        late = -residual / bar
+        return LATE_START_COST * late + (1000.0 if late > 1 else 0.0), 0, 0, -residual, 0
+    skip = min(residual, lead)
+    rest = residual - skip
+    if rest <= int(END_TOLERANCE * rate):
+        return 0.1 * rest / (END_TOLERANCE * rate), rest, rest, 0, skip
     trimmable = int(ending.trimmable * rate)
-    spare = int(max(0.0, ending.file_end - ending.end_of_sound) * rate)
-    if 0 <= residual <= trimmable:
-        return residual / (0.5 * bar), residual, 0
-    if residual < 0:
-        if -residual <= min(spare, int(0.05 * rate)):
-            return 0.0, 0, 0        # the file's own near-silence after the sound fills it
-        return 1.0 + 2.0 * -residual / (0.042 * rate), 0, residual
+    if rest <= trimmable:
+        return LATE_ENDING_COST + rest / (0.5 * bar), rest, rest, 0, skip
     # Longer than the decay can give: this would cut into the ending itself.
-    return 1000.0 + residual / rate, residual, residual - trimmable
+    return 1000.0 + rest / rate, rest, rest, 0, skip
 
 
 # --- run-on music, and music with no beat ---------------------------------------------
@@ -397,24 +418,30 @@ def _rms_db(samples: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-12)) if samples.size else -120.0
 
 
-def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple[Audio, list, list]:
-    """The output, what each join did, and the source pieces as finally cut."""
+def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple[Audio, list, list, int]:
+    """The output, what each join did, the source pieces as finally cut, and the silence
+    before the music comes in."""
     rate = music.rate
     src = music.samples
     pieces = [_Piece(p.start, p.end) for p in plan.pieces]
     if plan.method == "bars":
         # Line up the attacks either side of each join to the sample.
         for left, right in zip(pieces, pieces[1:]):
-            before = int(0.003 * rate)
+            # Energy rises steepest some ms after a note begins: cut where it begins.
+            before = int(ATTACK_LEAD * rate)
             left.end = _attack(src, left.end, rate) - before
             right.start = _attack(src, right.start, rate) - before
     length = sum(p.end - p.start for p in pieces)
-    # The last piece absorbs the difference: trimmed off the decay, or the file's own tail.
-    pieces[-1].end = min(music.frames, pieces[-1].end + (target - length))
+    delay = plan.delay
+    if plan.method == "bars" and not plan.trimmed:
+        # Lining up attacks moved the joins by a few ms: the start gives way, not the ending.
+        delay = max(0, target - length)
+    # The last piece absorbs any difference left: trimmed off the decay, or the file's own tail.
+    pieces[-1].end = min(music.frames, pieces[-1].end + (target - delay - length))
     # Should the file have no more after the ending, silence follows it (the report says how
     # long): a few hundred ms after a song has ended is natural; a stumble inside it is not.
     out = np.zeros((target, src.shape[1]), dtype=np.float32)
-    position = 0
+    position = delay
     joins = []
     beat = analysis.beat_seconds or 0.5
     for k, piece in enumerate(pieces):
@@ -432,7 +459,7 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple
         # Never end on a click.
         declick = min(target, int(0.005 * rate))
         out[target - declick:] *= np.linspace(1, 0, declick, dtype=np.float32)[:, None]
-    return Audio(out, rate), joins, pieces
+    return Audio(out, rate), joins, pieces, delay
 
 
 def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
@@ -463,12 +490,14 @@ def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
             "crossfade_ms": 1000 * length / rate, "gain_db": round(gain, 2)}
 
 
-def _report(plan, rendered_joins, pieces, analysis, ending, target, total, rate) -> FitReport:
+def _report(plan, rendered_joins, pieces, delay, analysis, ending, target, total, rate) -> FitReport:
     joins = tuple(
         Join(round(r["output"] / rate, 4), round(r["from"] / rate, 4), round(r["to"] / rate, 4),
              bar_from, bar_to, round(cost, 3), round(r["crossfade_ms"], 1), r["gain_db"])
         for (cost, bar_from, bar_to), r in zip(plan.joins, rendered_joins))
     error_ms = None if plan.error is None else round(1000 * plan.error / rate, 1)
+    if plan.method == "bars" and not plan.trimmed:
+        error_ms = 0.0          # the start gave way: the ending lands on the last sample
     fade_seconds = round(plan.fade / rate, 3)
     return FitReport(
         method=plan.method, target_samples=target, source_samples=total, sample_rate=rate,
@@ -479,22 +508,27 @@ def _report(plan, rendered_joins, pieces, analysis, ending, target, total, rate)
         ending_kept=plan.ending_kept and ending.has_ending, ending_error_ms=error_ms,
         ending_trimmed_ms=round(1000 * plan.trimmed / rate, 1) if plan.method == "bars" else 0.0,
         joins=joins, fade_seconds=fade_seconds,
-        quality=_quality(plan.method, joins, ending.shape, error_ms, fade_seconds, analysis),
-        **_grid(analysis, pieces, target, rate))
+        quality=_quality(plan.method, joins, ending.shape, error_ms, fade_seconds, delay / rate, analysis),
+        late_start_ms=round(1000 * delay / rate, 1), **_grid(analysis, pieces, delay, target, rate))
 
 
-def _quality(method, joins, ending, error_ms, fade_seconds, analysis) -> str:
+def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis) -> str:
     """The fit in plain words, for the hosts to show."""
-    if method == "whole":
-        words = "the whole song fits: nothing cut"
-    elif method == "bars":
-        cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in joins) or "no cut"
-        kind = "clean" if max((j.cost for j in joins), default=0.0) < 1.5 else "audible"
-        words = f"{kind} cut at {cuts}; the {ending} ends on the last frame"
-        if error_ms and error_ms < -42:
-            words += f", then {-error_ms / 1000:.2f} s of silence"
-        elif error_ms and error_ms > 42:
-            words += f" {error_ms / 1000:.2f} s early"
+    if method in ("whole", "bars"):
+        if method == "whole":
+            words = "the whole song fits: nothing cut"
+        else:
+            cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in joins) or "no cut"
+            kind = "clean" if max((j.cost for j in joins), default=0.0) < 1.5 else "audible"
+            words = f"{kind} cut at {cuts}"
+        if error_ms is not None and error_ms > END_TOLERANCE * 1000:
+            words += f"; the {ending} is cut {error_ms / 1000:.2f} s short"
+        elif error_ms is not None and error_ms < -END_TOLERANCE * 1000:
+            words += f"; the {ending} ends {-error_ms / 1000:.2f} s before the last frame"
+        elif ending != "none":
+            words += f"; the {ending} ends on the last frame"
+        if late_start >= 0.01:
+            words += f", so the music comes in {late_start:.2f} s after the start"
     elif method == "fade":
         words = f"no ending in the music: faded over the last {fade_seconds:.1f} s from a bar line"
     elif method == "join":
