@@ -15,6 +15,7 @@ import numpy as np
 from .analysis import Analysis
 
 SILENCE_BELOW_ACTIVE_DB = 45.0   # below the music's active level by this much is silence
+SMOOTHING = 0.05                 # seconds: the level is a moving average over this
 HARD_STOP_SECONDS = 1.0          # a final hit that is gone within this is a hard stop
 
 
@@ -54,7 +55,7 @@ def _smooth(values: np.ndarray, width: int) -> np.ndarray:
 
 def _levels(analysis: Analysis) -> tuple[np.ndarray, float, np.ndarray]:
     """(level in dB per onset frame, the music's active level, frames that sound)."""
-    power = _smooth(10 ** (analysis.frames.loudness / 10), int(0.05 / analysis.frames.seconds_per_frame))
+    power = _smooth(10 ** (analysis.frames.loudness / 10), int(SMOOTHING / analysis.frames.seconds_per_frame))
     level = 10 * np.log10(power + 1e-12)
     active = float(np.percentile(level, 90))
     return level, active, np.flatnonzero(level > active - SILENCE_BELOW_ACTIVE_DB)
@@ -67,7 +68,7 @@ def start_of_sound(analysis: Analysis) -> float:
     if sounding.size == 0:
         return 0.0
     # The smoothing spreads the first attack earlier by up to half its window.
-    return max(0.0, sounding[0] * analysis.frames.seconds_per_frame - 0.05)
+    return max(0.0, sounding[0] * analysis.frames.seconds_per_frame - SMOOTHING / 2)
 
 
 def find_ending(analysis: Analysis) -> Ending:
@@ -77,7 +78,8 @@ def find_ending(analysis: Analysis) -> Ending:
     file_end = analysis.duration
     if sounding.size == 0:
         return Ending("none", file_end, file_end, file_end)
-    end_of_sound = min(file_end, (sounding[-1] + 1) * spf)
+    # The smoothing holds the level up for half its window after the sound has gone.
+    end_of_sound = min(file_end, (sounding[-1] + 1) * spf - SMOOTHING / 2)
     last_second = level[max(0, int((end_of_sound - 1.0) / spf)):int(end_of_sound / spf) + 1]
     if file_end - end_of_sound < 0.1 and last_second.size and np.median(last_second) > active - 12:
         return Ending("none", end_of_sound, end_of_sound, file_end)

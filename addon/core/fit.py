@@ -38,6 +38,7 @@ DOUBT_COST = 1.5                # per side of a jump whose bar line the music ma
 PHASE_DOUBT = 1.0               # per side, where the bars around disagree on the bar phase
 PHASE_SURE = 1.0                # a phase margin (robust z) at which a bar line is sure
 OPENING_BARS = 2                # bars kept before the first jump (with any pickup)
+PATHS_PER_COUNT = 6             # paths tried per bar count and ending
 SPARE_COUNTS = 3                # bar counts tried either side of the estimate
 ATTACK_LEAD = 0.010             # seconds: a cut starts this far before the steepest rise
 SHORT_CROSSFADE = 0.012         # seconds, into a clear attack
@@ -48,7 +49,7 @@ NO_PULSE_FADE = 6.0
 FADE_SECONDS = (4.0, 12.0)      # a run-on fade lasts between these, over whole bars
 END_TOLERANCE = 0.040           # seconds: the ending lands within a frame at 24 fps
 LATE_START_COST = 1.0           # a bar of silence before the music costs a typical bar change
-LATE_ENDING_COST = 3.0          # an ending cut short: the promise is that it lands whole
+LATE_ENDING_COST = 10.0         # an ending cut short: the promise is that it lands whole
 
 
 class FitError(ScoreFitError, ValueError):
@@ -316,14 +317,16 @@ class _BarSearch:
             # Into the ending: straight on from the bar before it, or a jump into it.
             into = layer + jump[:ending_bar, ending_bar]
             into[ending_bar - 1] = layer[ending_bar - 1]
-            last = int(np.argmin(into))
-            if not np.isfinite(into[last]):
-                continue
-            path = [last]
-            for k in range(n, 1, -1):
-                path.append(int(self.back[k, path[-1]]))
-            path.reverse()
-            yield float(into[last]), path
+            # Not only the cheapest: bars differ in length (a held chord, a slower passage),
+            # so the runners-up may come out nearer the cut's length.
+            for last in np.argsort(into)[:PATHS_PER_COUNT]:
+                if not np.isfinite(into[last]):
+                    break
+                path = [int(last)]
+                for k in range(n, 1, -1):
+                    path.append(int(self.back[k, path[-1]]))
+                path.reverse()
+                yield float(into[last]), path
 
 
 def _landing(residual: int, ending: Ending, rate: int, bar: float, lead: int) -> tuple:
