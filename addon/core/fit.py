@@ -23,6 +23,7 @@ from __future__ import annotations
 from .errors import ScoreFitError
 
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -112,6 +113,14 @@ class _Plan:
     delay: int = 0              # samples of silence before the music comes in (back-timing)
 
 
+class _Rendered(NamedTuple):
+    audio: Audio
+    joins: list                 # what each join did
+    pieces: list                # the source pieces as finally cut
+    delay: int                  # samples of silence before the music comes in
+    error: int | None           # the ending's landing error, signed as in _landing
+
+
 # --- the public entry ---------------------------------------------------------
 def fit(source: Audio, target_samples: int, sample_rate: int = 48000) -> tuple[Audio, FitReport]:
     """Return music exactly ``target_samples`` long at ``sample_rate``, with a real ending."""
@@ -128,8 +137,8 @@ def fit(source: Audio, target_samples: int, sample_rate: int = 48000) -> tuple[A
         raise FitError(str(error)) from None
     ending = find_ending(analysis)
     plan = _choose(music, analysis, ending, target_samples)
-    out, joins, pieces, delay = _render(music, analysis, plan, target_samples)
-    return out, _report(plan, joins, pieces, delay, analysis, ending, target_samples, total, sample_rate)
+    rendered = _render(music, analysis, plan, target_samples)
+    return rendered.audio, _report(plan, rendered, analysis, ending, target_samples, total, sample_rate)
 
 
 def _grid(analysis: Analysis, pieces: list, delay: int, target: int, rate: int) -> dict:
@@ -176,8 +185,10 @@ def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _P
 
 
 # --- the bar path ------------------------------------------------------------------
-def _jump_costs(analysis: Analysis) -> np.ndarray:
-    """cost[a, j]: leave after bar a, resume at the start of bar j (j > a + 1)."""
+def _jump_costs(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
+    """(cost, heard)[a, j]: leave after bar a, resume at the start of bar j (j > a + 1).
+    ``heard`` is what the listener hears change (harmony, timbre, level: the report's join
+    cost); ``cost`` adds what the search also weighs (phrases, how sure the bar lines are)."""
     f = bar_features(analysis)
 
     def cosine(x, y):
@@ -205,7 +216,8 @@ def _jump_costs(analysis: Analysis) -> np.ndarray:
     step_h = np.median(np.diag(cosine(f["chroma"][:-1], f["chroma"][1:]))) + 1e-3
     step_t = np.median(np.diag(euclid(f["timbre"][:-1], f["timbre"][1:]))) + 1e-3
     # harmony and timbre each sum two sides: their mean over both, weighted equally.
-    cost = (harmony / step_h + timbre / step_t) / 4 + level / LEVEL_COST_DB
+    heard = (harmony / step_h + timbre / step_t) / 4 + level / LEVEL_COST_DB
+    cost = heard.copy()
     phase = (np.arange(bars) - analysis.phrase_offset) % 4
     cost += np.where(phase[nxt][:, None] != phase[None, :], OFF_PHRASE_COST, 0.0)
     cost += np.where(phase[None, :] != 0, MID_PHRASE_COST, 0.0)
@@ -220,7 +232,7 @@ def _jump_costs(analysis: Analysis) -> np.ndarray:
     a, j = np.meshgrid(np.arange(bars), np.arange(bars), indexing="ij")
     cost[j <= a + 1] = np.inf
     cost[a < OPENING_BARS - 1] = np.inf
-    return cost
+    return cost, heard
 
 
 def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _Plan | None:
@@ -237,7 +249,8 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
                   and landmark - starts[e] <= 8 * mean_bar]
     if not candidates:
         return None
-    jump = _jump_costs(analysis)[:bars - 1, :bars] + JUMP_COST
+    costs, heard = _jump_costs(analysis)
+    jump = costs[:bars - 1, :bars] + JUMP_COST
     pickup = int(starts[0])
     lead = min(int(start_of_sound(analysis) * rate), pickup)
     longest = max(candidates)
@@ -273,7 +286,7 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     for previous, bar in zip(path, path[1:] + [e]):
         if bar != previous + 1:
             pieces.append(_Piece(piece_start, int(starts[previous + 1])))
-            joins.append((float(jump[previous, bar] - JUMP_COST), previous + 1, bar + 1))
+            joins.append((float(heard[previous, bar]), previous + 1, bar + 1))
             piece_start = int(starts[bar])
     pieces.append(_Piece(piece_start, end_sample))
     return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=error, delay=delay)
@@ -421,9 +434,7 @@ def _rms_db(samples: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-12)) if samples.size else -120.0
 
 
-def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple[Audio, list, list, int]:
-    """The output, what each join did, the source pieces as finally cut, and the silence
-    before the music comes in."""
+def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rendered:
     rate = music.rate
     src = music.samples
     pieces = [_Piece(p.start, p.end) for p in plan.pieces]
@@ -437,8 +448,12 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple
     length = sum(p.end - p.start for p in pieces)
     delay = plan.delay
     if plan.method == "bars" and not plan.trimmed:
-        # Lining up attacks moved the joins by a few ms: the start gives way, not the ending.
+        # Lining up attacks moved the joins by a few ms: the start gives way, not the ending
+        # (unless there is no start to give: then the ending loses those ms, and says so).
         delay = max(0, target - length)
+        error = max(0, length - target)
+    else:
+        error = plan.error
     # The last piece absorbs any difference left: trimmed off the decay, or the file's own tail.
     pieces[-1].end = min(music.frames, pieces[-1].end + (target - delay - length))
     # Should the file have no more after the ending, silence follows it (the report says how
@@ -462,7 +477,7 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> tuple
         # Never end on a click.
         declick = min(target, int(0.005 * rate))
         out[target - declick:] *= np.linspace(1, 0, declick, dtype=np.float32)[:, None]
-    return Audio(out, rate), joins, pieces, delay
+    return _Rendered(Audio(out, rate), joins, pieces, delay, error)
 
 
 def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
@@ -493,14 +508,13 @@ def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
             "crossfade_ms": 1000 * length / rate, "gain_db": round(gain, 2)}
 
 
-def _report(plan, rendered_joins, pieces, delay, analysis, ending, target, total, rate) -> FitReport:
+def _report(plan, rendered, analysis, ending, target, total, rate) -> FitReport:
     joins = tuple(
         Join(round(r["output"] / rate, 4), round(r["from"] / rate, 4), round(r["to"] / rate, 4),
              bar_from, bar_to, round(cost, 3), round(r["crossfade_ms"], 1), r["gain_db"])
-        for (cost, bar_from, bar_to), r in zip(plan.joins, rendered_joins))
-    error_ms = None if plan.error is None else round(1000 * plan.error / rate, 1)
-    if plan.method == "bars" and not plan.trimmed:
-        error_ms = 0.0          # the start gave way: the ending lands on the last sample
+        for (cost, bar_from, bar_to), r in zip(plan.joins, rendered.joins))
+    delay = rendered.delay
+    error_ms = None if rendered.error is None else round(1000 * rendered.error / rate, 1)
     fade_seconds = round(plan.fade / rate, 3)
     return FitReport(
         method=plan.method, target_samples=target, source_samples=total, sample_rate=rate,
@@ -512,7 +526,7 @@ def _report(plan, rendered_joins, pieces, delay, analysis, ending, target, total
         ending_trimmed_ms=round(1000 * plan.trimmed / rate, 1) if plan.method == "bars" else 0.0,
         joins=joins, fade_seconds=fade_seconds,
         quality=_quality(plan.method, joins, ending.shape, error_ms, fade_seconds, delay / rate, analysis),
-        late_start_ms=round(1000 * delay / rate, 1), **_grid(analysis, pieces, delay, target, rate))
+        late_start_ms=round(1000 * delay / rate, 1), **_grid(analysis, rendered.pieces, delay, target, rate))
 
 
 def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis) -> str:
