@@ -9,7 +9,9 @@ The method follows the published work behind beat-synchronous retargeting:
 - beats by dynamic programming (Ellis 2007), which tolerates drift, refined to the local
   novelty peak;
 - metre (3 or 4) and downbeats by a Viterbi pass over bar positions scored by chord
-  changes and low-frequency accents, so a phase change mid-track is followed.
+  changes and low-frequency accents, so a phase change mid-track is followed;
+- per bar line, how sure it is: how much better its phase explains the 8 bars either
+  side than any other phase would, so cuts go where the grid is no guess.
 Every step is NumPy on bounded blocks: the kernels run without the interpreter lock, and
 no Python loop runs per sample, so a host's UI thread stays responsive.
 """
@@ -68,7 +70,7 @@ class Analysis:
     beat_timbre: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
     beat_loudness: np.ndarray = field(default_factory=lambda: np.zeros(0))
     downbeat_evidence: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per beat, robust z
-    phase_margin: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per beat: see below
+    phase_margin: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per beat: phase_margin()
     phrase_offset: int = 0                # bars before the first 4-bar phrase starts
 
     @property
