@@ -110,7 +110,6 @@ class _Plan:
     trimmed: int = 0
     error: int | None = 0
     ending_kept: bool = True
-    delay: int = 0              # samples of silence before the music comes in (back-timing)
 
 
 class _Rendered(NamedTuple):
@@ -271,13 +270,13 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         for plan_cost, path in search.paths(jump, e, body, mean_bar):
             length = pickup + int(sum(int(bar_len[b]) for b in path)) + tail
             residual = length - target
-            fit_cost, trimmed, error, delay, skip = _landing(residual, ending, rate, mean_bar, lead)
+            fit_cost, trimmed, error, _, skip = _landing(residual, ending, rate, mean_bar, lead)
             total = plan_cost + fit_cost + cadence + mid_phrase
             if best is None or total < best[0]:
-                best = (total, path, e, trimmed, error, delay, skip)
+                best = (total, path, e, trimmed, error, skip)
     if best is None:
         return None
-    _, path, e, trimmed, error, delay, skip = best
+    _, path, e, trimmed, error, skip = best
     # A decay cut short dies away over what is left of it rather than stopping.
     remaining = ending.tail * rate - trimmed
     fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > END_TOLERANCE * rate else 0
@@ -289,7 +288,7 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
             joins.append((float(heard[previous, bar]), previous + 1, bar + 1))
             piece_start = int(starts[bar])
     pieces.append(_Piece(piece_start, end_sample))
-    return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=error, delay=delay)
+    return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=error)
 
 
 class _BarSearch:
@@ -446,14 +445,12 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rend
             left.end = _attack(src, left.end, rate) - before
             right.start = _attack(src, right.start, rate) - before
     length = sum(p.end - p.start for p in pieces)
-    delay = plan.delay
-    if plan.method == "bars" and not plan.trimmed:
-        # Lining up attacks moved the joins by a few ms: the start gives way, not the ending
-        # (unless there is no start to give: then the ending loses those ms, and says so).
-        delay = max(0, target - length)
-        error = max(0, length - target)
+    if plan.method == "bars":
+        # Back-timed: what the bars (and lining up attacks) leave short is silence before the
+        # music comes in; what they leave long comes off the ending's decay, and is reported.
+        delay, error = max(0, target - length), max(0, length - target)
     else:
-        error = plan.error
+        delay, error = 0, plan.error
     # The last piece absorbs any difference left: trimmed off the decay, or the file's own tail.
     pieces[-1].end = min(music.frames, pieces[-1].end + (target - delay - length))
     # Should the file have no more after the ending, silence follows it (the report says how
