@@ -7,10 +7,12 @@ How (the README's "How the fit works" says the same for editors):
    the real ending. A dynamic programme over bar counts finds the cheapest path of the
    right length, where a jump costs how much the harmony, timbre and loudness around it
    differ from what would have followed (in units of the track's own median bar-to-bar
-   change), plus a penalty for leaving the 4-bar phrase grid and for each jump. Jumps go
-   from bar line to bar line, so the beat and the bar carry on across them.
-3. Land the ending: the sound's end lands on the last sample. What the bar grid cannot
-   absorb (less than a bar) comes off the ending's decay, which is then faded sooner.
+   change), plus penalties for leaving the 4-bar phrase grid, for cutting where the bar
+   line is a guess, and for each jump. Jumps go from bar line to bar line, so the beat
+   and the bar carry on across them.
+3. Land the ending, back-timed: the whole ending's sound ends on the last sample. What
+   whole bars leave over (less than a bar) is taken at the start: silence before the
+   music comes in, or the file's own silent lead-in skipped (``_landing``).
 4. Render: each join crossfades for as long as the incoming bar allows (short before an
    attack, longer into sustained sound), lines up the two attacks to the sample, and
    matches levels, easing back to the music's own level over two bars.
