@@ -116,19 +116,19 @@ def test_every_ending_shape_is_recognised_kept_whole_and_lands_on_the_last_sampl
 def test_landing_gives_way_at_the_start_and_keeps_the_ending():
     ending = F.Ending("ring-out", end_of_sound=60.0, landmark=56.0, file_end=60.5)
     bar, lead = 2.0 * RATE, RATE // 2
-    # Whole bars make the path short by 0.3 s: the music comes in 0.3 s late.
-    cost, trimmed, error, delay, skip = F._landing(-int(0.3 * RATE), ending, RATE, bar, lead)
-    assert (trimmed, error, delay, skip) == (0, 0, int(0.3 * RATE), 0) and cost < 1
+    # Whole bars make the path short by 0.3 s: the music comes in late; nothing is cut.
+    cost, trimmed, skip = F._landing(-int(0.3 * RATE), ending, RATE, bar, lead)
+    assert (trimmed, skip) == (0, 0) and cost == pytest.approx(0.15 * F.LATE_START_COST)
     # More than a bar late is never worth it.
     assert F._landing(-int(2.1 * RATE), ending, RATE, bar, lead)[0] > 100
-    # Too long by 0.4 s: the file's own 0.5 s of silent lead-in is skipped instead.
-    assert F._landing(int(0.4 * RATE), ending, RATE, bar, lead)[1:] == (0, 0, 0, int(0.4 * RATE))
-    # Too long by more than the lead-in gives: only within a frame may come off the ending;
+    # Too long by 0.4 s: the file's own 0.5 s of silent lead-in is skipped instead, free.
+    assert F._landing(int(0.4 * RATE), ending, RATE, bar, lead) == (0.0, 0, int(0.4 * RATE))
+    # Too long by more than the lead-in gives: within a frame may come off the ending;
     # beyond it the ring-out is cut short, which costs more than any late start.
-    cost, trimmed, error, _, skip = F._landing(lead + int(0.03 * RATE), ending, RATE, bar, lead)
-    assert (trimmed, error, skip) == (int(0.03 * RATE), int(0.03 * RATE), lead) and cost < 0.1
-    cost, trimmed, error, _, _ = F._landing(lead + int(0.5 * RATE), ending, RATE, bar, lead)
-    assert trimmed == error == int(0.5 * RATE) and cost > F.LATE_START_COST
+    cost, trimmed, skip = F._landing(lead + int(0.03 * RATE), ending, RATE, bar, lead)
+    assert (trimmed, skip) == (int(0.03 * RATE), lead) and cost < 0.1
+    cost, trimmed, _ = F._landing(lead + int(0.5 * RATE), ending, RATE, bar, lead)
+    assert trimmed == int(0.5 * RATE) and cost > F.LATE_START_COST
 
 
 def test_a_silent_lead_in_is_measured_for_the_fit_to_use():

@@ -17,6 +17,18 @@ from .read import timeline_from_scene
 SHORTCUT = "Ctrl Shift M"
 
 
+def _allowed(cls, problem: str | None) -> bool:
+    """A poll's answer: with a problem, the button greys out and says why on hover."""
+    if problem:
+        cls.poll_message_set(problem)
+        return False
+    return True
+
+
+def _job_running() -> str | None:
+    return "A ScoreFit job is running" if runner.busy() else None
+
+
 def _started(operator, error: str | None, started: str) -> set:
     """An operator that starts background work: the reason it could not, or that it did."""
     if error:
@@ -48,10 +60,7 @@ class SCOREFIT_OT_generate(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if runner.busy():
-            cls.poll_message_set("A ScoreFit job is running")
-            return False
-        return context.scene is not None
+        return _allowed(cls, _job_running() or (None if context.scene else "No scene"))
 
     def invoke(self, context, event):
         """From the UI: ask before paying for a very short cut; otherwise just run."""
@@ -78,13 +87,8 @@ class SCOREFIT_OT_refit(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if runner.busy():
-            cls.poll_message_set("A ScoreFit job is running")
-            return False
-        if context.scene is None or place.placed_strip(context.scene) is None:
-            cls.poll_message_set("No ScoreFit soundtrack is placed in this scene")
-            return False
-        return True
+        placed = context.scene is not None and place.placed_strip(context.scene) is not None
+        return _allowed(cls, _job_running() or (None if placed else "No ScoreFit soundtrack is placed in this scene"))
 
     def invoke(self, context, event):
         """Free Refits run at once; a paid one asks first, with its cost."""
@@ -182,13 +186,8 @@ class SCOREFIT_OT_fit_strip(bpy.types.Operator):
     @classmethod
     def poll(cls, context):
         if fit_strip.busy():
-            cls.poll_message_set("A fit is running")
-            return False
-        problem = fit_strip.fittable(compat.active_strip(context.scene)) if context.scene else "No scene"
-        if problem:
-            cls.poll_message_set(problem)
-            return False
-        return True
+            return _allowed(cls, "A fit is running")
+        return _allowed(cls, fit_strip.fittable(compat.active_strip(context.scene)) if context.scene else "No scene")
 
     def execute(self, context):
         return _started(self, fit_strip.start(context.scene, compat.active_strip(context.scene)),

@@ -270,15 +270,14 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         cadence = 0.0 if landmark - starts[e] >= mean_bar * 0.9 else 0.4
         mid_phrase = 0.0 if (e - analysis.phrase_offset) % 4 == 0 else 0.15
         for plan_cost, path in search.paths(jump, e, body, mean_bar):
-            length = pickup + int(sum(int(bar_len[b]) for b in path)) + tail
-            residual = length - target
-            fit_cost, trimmed, error, _, skip = _landing(residual, ending, rate, mean_bar, lead)
+            length = pickup + int(bar_len[path].sum()) + tail
+            fit_cost, trimmed, skip = _landing(length - target, ending, rate, mean_bar, lead)
             total = plan_cost + fit_cost + cadence + mid_phrase
             if best is None or total < best[0]:
-                best = (total, path, e, trimmed, error, skip)
+                best = (total, path, e, trimmed, skip)
     if best is None:
         return None
-    _, path, e, trimmed, error, skip = best
+    _, path, e, trimmed, skip = best
     # A decay cut short dies away over what is left of it rather than stopping.
     remaining = ending.tail * rate - trimmed
     fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > END_TOLERANCE * rate else 0
@@ -290,7 +289,8 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
             joins.append((float(heard[previous, bar]), previous + 1, bar + 1))
             piece_start = int(starts[bar])
     pieces.append(_Piece(piece_start, end_sample))
-    return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=error)
+    # The render measures the cut as made: how late the music comes in, how the ending lands.
+    return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=None)
 
 
 class _BarSearch:
@@ -343,30 +343,27 @@ class _BarSearch:
                 yield float(into[last]), path
 
 
-def _landing(residual: int, ending: Ending, rate: int, bar: float, lead: int) -> tuple:
-    """(cost, samples trimmed off the ending's decay, ending error, delay, skip) for a path
+def _landing(residual: int, ending: Ending, rate: int, bar: float, lead: int) -> tuple[float, int, int]:
+    """(cost, samples trimmed off the ending's decay, samples of lead-in skipped) for a path
     ``residual`` samples longer than the cut.
 
     Back-timed, as a music editor times a cue to the picture's end: the ending lands whole
     on the last frame and the start gives way. A path shorter than the cut comes in later
-    (``delay`` samples of silence first); one longer skips the file's own silent lead-in
-    (``skip``). Whole bars leave less than a bar over, so the delay stays under one. Only
-    what neither absorbs comes off the ending's decay, which breaks the promise and costs
-    most. The error is signed: negative, silence follows the music's end; positive, the
-    output stops before the music has ended."""
+    (silence first: the render fills it); one longer skips the file's own silent lead-in.
+    Whole bars leave less than a bar over, so the music never comes in a bar late or more.
+    Only what neither absorbs comes off the ending's decay: within a frame that is nothing;
+    beyond, it breaks the promise and costs most."""
     if residual <= 0:
-        # More than a bar late would be a bar of silence the music does not need.
         late = -residual / bar
-        return LATE_START_COST * late + (1000.0 if late > 1 else 0.0), 0, 0, -residual, 0
+        return LATE_START_COST * late + (1000.0 if late > 1 else 0.0), 0, 0
     skip = min(residual, lead)
     rest = residual - skip
     if rest <= int(END_TOLERANCE * rate):
-        return 0.1 * rest / (END_TOLERANCE * rate), rest, rest, 0, skip
-    trimmable = int(ending.trimmable * rate)
-    if rest <= trimmable:
-        return LATE_ENDING_COST + rest / (0.5 * bar), rest, rest, 0, skip
+        return 0.1 * rest / (END_TOLERANCE * rate), rest, skip
+    if rest <= int(ending.trimmable * rate):
+        return LATE_ENDING_COST + rest / (0.5 * bar), rest, skip
     # Longer than the decay can give: this would cut into the ending itself.
-    return 1000.0 + rest / rate, rest, rest, 0, skip
+    return 1000.0 + rest / rate, rest, skip
 
 
 # --- run-on music, and music with no beat ---------------------------------------------
