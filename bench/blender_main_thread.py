@@ -9,11 +9,12 @@ thread wakes and runs the add-on's timer. The longest gap between two beats, les
 20 ms, is the longest time the main thread could not run, whatever held it: ScoreFit's
 own timer, or the worker holding the interpreter lock while it downloads, analyses and
 fits (NumPy's kernels release it; pure-Python loops over samples do not).
+The built-in emulator runs in a process of its own (``emulator.process``), as the real
+service runs elsewhere: its synthesis is no part of Blender's load.
 """
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,21 +57,6 @@ def main() -> int:
     prefs.service = "EMULATOR"
     print("Main thread per job, as a share of one 60 Hz frame (16.7 ms); 24 fps, 48 kHz, built-in emulator")
     jobs((1, 5, 10))
-    # The built-in emulator runs inside Blender and synthesises and encodes its music there;
-    # against the real service that work happens elsewhere. The same jobs against an
-    # emulator in its own process show ScoreFit's own share.
-    print("The same against an emulator in another process (as with the real service):")
-    external = subprocess.Popen([sys.executable, "-m", "scorefit.emulator", "--port", "0", "--speed", "0.01"],
-                                stdout=subprocess.PIPE, text=True)
-    try:
-        url = external.stdout.readline().split(" on ")[1].split(" ")[0]
-        os.environ["MUSICAPI_KEY"] = "emulator-key"
-        from bl_ext.user_default.scorefit.core import config
-        config.save_settings(base_url=url)
-        prefs.service = "MUSICAPI"
-        jobs((1, 5, 10))
-    finally:
-        external.terminate()
     fit_strip_stall()
     return 0
 

@@ -255,3 +255,42 @@ def test_audio_url_that_404s(client, emulator, tmp_path):
 def test_retry_after_as_http_date():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert parse_retry_after("2") == 2.0 and parse_retry_after(None) is None
+
+
+def test_stop_reads_ends_a_read_that_waits_on_a_silent_server_at_once():
+    # A server that accepts and never answers: without the stop, a poll waits the read
+    # timeout (60 s) and every retry; a cancelled job must not.
+    import socket
+    import threading
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    client = MusicAPIClient("k", f"http://127.0.0.1:{silent.getsockname()[1]}")
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_raised(client.balance)))
+    try:
+        reader.start()
+        time.sleep(0.3)
+        assert reader.is_alive(), "the read should still be waiting"
+        started = time.monotonic()
+        client.stop_reads()
+        reader.join(5)
+        assert not reader.is_alive() and time.monotonic() - started < 2
+        assert isinstance(outcome[0], NetworkError)
+        assert isinstance(_raised(lambda: client.get_task("t")), NetworkError)   # and every read after
+    finally:
+        silent.close()
+
+
+def test_stop_reads_leaves_paid_requests_alone(client, emulator):
+    client.stop_reads()
+    assert client.submit(BODY)        # a paid POST still goes: a cancel never makes its outcome unknown
+    assert paid_posts(emulator) == 1
+
+
+def _raised(call):
+    try:
+        call()
+    except Exception as error:       # noqa: BLE001 - the test inspects what was raised
+        return error
+    return None

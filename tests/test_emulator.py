@@ -82,3 +82,60 @@ def test_the_built_in_emulator_refuses_mp3_before_starting_where_it_cannot_encod
         assert started.speed == emulator.BUILT_IN_SPEED and started.key
     finally:
         started.stop()
+
+
+def test_the_built_in_emulator_apart_runs_in_its_own_process_and_goes_with_its_host(tmp_path):
+    # Blender starts it apart: its synthesis must not hold the interpreter lock Blender's
+    # UI thread needs. The host here is a separate Python, killed without a goodbye.
+    host = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from scorefit.core.session import connect\n"
+        "from scorefit.emulator import built_in\n"
+        "service = connect(emulator=built_in(apart=True))\n"
+        "print(service.client().balance(), service.emulator._child.pid, service.base_url, flush=True)\n"
+        "time.sleep(600)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        credits, child, url = host.stdout.readline().split()
+        assert int(credits) == 1000 and int(child) not in (host.pid, 0)
+        assert requests.get(url + "/api/v1/get-credits", headers={"Authorization": "Bearer emulator-key"}).ok
+    finally:
+        host.kill()
+        host.wait()
+    for _ in range(100):
+        try:
+            requests.get(url + "/api/v1/get-credits", timeout=0.5)
+        except requests.ConnectionError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the emulator outlived the host that started it")
+
+
+def test_a_built_in_emulator_that_cannot_start_says_so_and_sends_nothing(monkeypatch):
+    import socket
+    from scorefit import emulator
+    from scorefit.core.session import connect
+    from scorefit.emulator import process
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    monkeypatch.setattr(process, "_free_port", lambda: taken.getsockname()[1])
+    service = connect(emulator=emulator.built_in(apart=True))
+    try:
+        # The port answers (this test holds it), but it is not the emulator's.
+        with pytest.raises(emulator.EmulatorUnavailable, match="stopped as it started: .+Nothing was sent"):
+            service.client()
+    finally:
+        service.close()
+        taken.close()
+
+
+def test_where_this_interpreter_cannot_start_another_the_built_in_emulator_stays_in_it(monkeypatch):
+    # An embedding host's sys.executable may be the host itself (Resolve): never launched.
+    from scorefit import emulator
+    monkeypatch.setattr(sys, "executable", "/opt/resolve/bin/resolve")
+    started = emulator.built_in(apart=True)
+    try:
+        assert isinstance(started, emulator.Emulator)
+    finally:
+        started.stop()

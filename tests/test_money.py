@@ -119,3 +119,24 @@ def test_what_is_left_out_is_named_in_the_outcome(emulator, library):
     assert "'late chase' at frame 1080 is past the end of the cut" in snap.message
     assert "The alternate take was left out: its clip failed" in snap.message
     assert snap.result.alternate is None
+
+
+def test_a_cancel_while_the_service_is_silent_ends_the_job_at_once_and_spends_nothing(library):
+    import socket
+    import time
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        service = Service(f"http://127.0.0.1:{silent.getsockname()[1]}", "a-key", SPEED)
+        job = BackgroundJob(plan(), service, library).start()
+        time.sleep(0.5)                       # the job now waits on the balance, unanswered
+        assert job.snapshot().state == "running"
+        started = time.monotonic()
+        job.cancel()
+        assert job.join(5), "the job still waits on the silent server"
+        assert time.monotonic() - started < 2
+        snap = job.snapshot()
+        assert snap.state == "cancelled" and "Cancelled" in snap.error
+    finally:
+        silent.close()

@@ -91,7 +91,7 @@ def start(context, *, start_afresh: bool = False, refit: bool = False) -> str | 
     try:
         plan = plan_preview(scene, refit=refit)
         emulator = prefs is not None and prefs.service == "EMULATOR"
-        service = connect(emulator=built_in(plan.settings.output) if emulator else None)
+        service = connect(emulator=built_in(plan.settings.output, apart=True) if emulator else None)
     except (ValueError, ScoreFitError) as error:
         return _fail(describe(error))
     state.job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh,

@@ -93,6 +93,10 @@ class Service:
         return BUILT_IN_EMULATOR if self.emulator is not None else self.base_url
 
     def client(self) -> MusicAPIClient:
+        # An emulator in a process of its own is still starting when the job begins.
+        ready = getattr(self.emulator, "wait_until_ready", None)
+        if ready is not None:
+            ready()
         return MusicAPIClient(self.key, self.base_url)
 
     def close(self):
@@ -272,6 +276,7 @@ class BackgroundJob:
         self.destination = destination
         self.key = plan.request_key(service.identity)
         self.token = CancelToken()
+        self._client = None
         self._lock = threading.Lock()
         self._snapshot = Snapshot("running", key=self.key)
         self._started = time.monotonic()
@@ -283,6 +288,11 @@ class BackgroundJob:
 
     def cancel(self):
         self.token.cancel()
+        # A read waiting on a silent server would hold the job for minutes (the read
+        # timeout, then every retry): cut it. A paid request is left to finish.
+        client = self._client
+        if client is not None:
+            client.stop_reads()
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -321,7 +331,9 @@ class BackgroundJob:
     def _work(self):
         try:
             prepare_library(self.library, self.key, self.service, self.start_afresh)
-            client = self.service.client()
+            client = self._client = self.service.client()
+            if self.token.cancelled:
+                client.stop_reads()
             preflight(self.plan, self.key, client, self.library, self.destination,
                       service_is_local_trial=self.service.emulator is not None)
             pipeline = Pipeline(client, self.library, schedule=self.service.schedule,
@@ -333,10 +345,12 @@ class BackgroundJob:
                 result = deliver(result, destination)
             self._set(state="done", stage="Done", fraction=1.0, remaining=0.0, result=result,
                       elapsed=time.monotonic() - self._started)
-        except Cancelled:
-            self._set(state="cancelled", stage="Cancelled", elapsed=time.monotonic() - self._started,
-                      error="Cancelled. Paid steps are kept: generating again resumes without paying twice.")
         except BaseException as error:   # the worker must always end in a state the UI can show
+            # A read the cancel cut short ends as the cancel it is.
+            if isinstance(error, Cancelled) or (self.token.cancelled and not isinstance(error, OutcomeUnknownError)):
+                self._set(state="cancelled", stage="Cancelled", elapsed=time.monotonic() - self._started,
+                          error="Cancelled. Paid steps are kept: generating again resumes without paying twice.")
+                return
             self._set(state="failed", stage="Failed", elapsed=time.monotonic() - self._started,
                       error=describe(error), needs_check=isinstance(error, OutcomeUnknownError))
         finally:

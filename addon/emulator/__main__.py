@@ -1,5 +1,6 @@
 """``python -m scorefit.emulator``: run the MusicAPI emulator until Ctrl+C."""
 import argparse
+import sys
 import time
 
 from .server import DEFAULT_KEY, Emulator
@@ -17,16 +18,22 @@ def main(argv=None):
     parser.add_argument("--prerender", action="store_true",
                         help="render each clip's audio while its task runs, so it is ready when the "
                              "clip succeeds, as the real service's is (benchmarks)")
+    parser.add_argument("--exit-with-stdin", action="store_true",
+                        help="stop when standard input closes (a host that started this one exits)")
     args = parser.parse_args(argv)
     emulator = Emulator(port=args.port, speed=args.speed, credits=args.credits, keys=(args.key,),
                         seed=args.seed, sample_rate=args.sample_rate, prerender=args.prerender).start()
     print(f"MusicAPI emulator on {emulator.url} (audio from {emulator.cdn_url}); key: {args.key}",
           flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        if args.exit_with_stdin:
+            sys.stdin.buffer.read()
+        else:
+            while True:
+                time.sleep(3600)
     except KeyboardInterrupt:
-        emulator.stop()
+        pass
+    emulator.stop()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ The money rules (docs/musicapi.md, "Paid requests") live in the transport:
   answer) :class:`OutcomeUnknownError` is raised and nothing is sent again: the
   caller's journal and the editor decide;
 - the key goes only to the API's own origin (audio lives on a CDN), and is redacted
-  from every message and log line.
+  from every message and log line;
+- ``stop_reads()`` (a cancelled job) cuts a read that waits on a silent server at once,
+  rather than after the read timeout and every retry (minutes); paid POSTs are left to
+  finish, so a cancel never makes their outcome unknown.
 """
 from __future__ import annotations
 
@@ -20,7 +23,10 @@ import email.utils
 import ipaddress
 import logging
 import os
+import socket
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,7 +34,9 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
 from .errors import (
@@ -66,11 +74,18 @@ class _Retry(Retry):
     sleeper: Callable[[float], None] = staticmethod(time.sleep)
     max_wait: float = 120.0
     max_backoff: float = 30.0
+    stopped: Callable[[], bool] = staticmethod(lambda: False)
 
     def new(self, **kw):
         retry = super().new(**kw)
         retry.sleeper, retry.max_wait, retry.max_backoff = self.sleeper, self.max_wait, self.max_backoff
+        retry.stopped = self.stopped
         return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if self.stopped():
+            raise MaxRetryError(_pool, url, error)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def parse_retry_after(self, value):
         return parse_retry_after(value)
@@ -85,7 +100,50 @@ class _Retry(Retry):
             self.sleeper(wait)
 
 
-def _adapter(policy: RetryPolicy, sleep, *, paid: bool) -> HTTPAdapter:
+class _OpenConnections:
+    """The connections a transport has made, so that ``cut()`` can end a read that waits:
+    shutting a socket down wakes the thread blocked on it. Proxied connections are not
+    seen (a cancel then waits for the read timeout, as before)."""
+
+    def __init__(self):
+        self._connections = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self.stopped = False
+
+    def pools(self) -> dict:
+        def tracked(base):
+            registry = self
+
+            class Connection(base):
+                def connect(self):
+                    if registry.stopped:
+                        raise ConnectionAbortedError("reads are stopped")
+                    super().connect()
+                    with registry._lock:
+                        registry._connections.add(self)
+            return Connection
+
+        class Pool(HTTPConnectionPool):
+            ConnectionCls = tracked(HTTPConnection)
+
+        class TlsPool(HTTPSConnectionPool):
+            ConnectionCls = tracked(HTTPSConnection)
+        return {"http": Pool, "https": TlsPool}
+
+    def cut(self):
+        self.stopped = True
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass        # already closed
+
+
+def _adapter(policy: RetryPolicy, sleep, *, paid: bool, connections: _OpenConnections | None = None) -> HTTPAdapter:
     tries = max(0, policy.attempts - 1)
     retry = _Retry(
         total=tries, connect=tries,
@@ -95,7 +153,11 @@ def _adapter(policy: RetryPolicy, sleep, *, paid: bool) -> HTTPAdapter:
         allowed_methods=frozenset({"POST"}) if paid else frozenset({"GET", "HEAD"}),
         backoff_factor=policy.base_delay / 2, raise_on_status=False, raise_on_redirect=False)
     retry.sleeper, retry.max_wait, retry.max_backoff = sleep, policy.max_retry_after, policy.max_delay
-    return HTTPAdapter(max_retries=retry)
+    adapter = HTTPAdapter(max_retries=retry)
+    if connections is not None:
+        retry.stopped = lambda: connections.stopped
+        adapter.poolmanager.pool_classes_by_scheme = connections.pools()
+    return adapter
 
 
 def _never_sent(error: requests.RequestException) -> bool:
@@ -161,22 +223,29 @@ class MusicAPIClient:
         self.retry = retry
         self._sleep = sleep
         self._origin = urlsplit(self.base_url)[:2]
-        self._reads = self._session(paid=False)
+        self._open_reads = _OpenConnections()
+        self._reads = self._session(paid=False, connections=self._open_reads)
         self._paid = self._session(paid=True)
         # A paid POST never rides on a kept-alive connection the server may have closed
         # meanwhile: that failure would look like "sent, outcome unknown".
         self._paid.headers["Connection"] = "close"
 
-    def _session(self, *, paid: bool) -> requests.Session:
+    def _session(self, *, paid: bool, connections: _OpenConnections | None = None) -> requests.Session:
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
-        adapter = _adapter(self.retry, self._sleep, paid=paid)
+        adapter = _adapter(self.retry, self._sleep, paid=paid, connections=connections)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
 
     def __repr__(self) -> str:
         return f"MusicAPIClient(base_url={self.base_url!r}, api_key=[redacted])"
+
+    def stop_reads(self):
+        """End any read in flight (a poll, the balance, a download) and every read after
+        it, with :class:`NetworkError`: for a cancelled job, which must not wait on a
+        silent server. Paid requests are not touched."""
+        self._open_reads.cut()
 
     # --- public calls -------------------------------------------------------------
     def submit(self, body: dict) -> str:
@@ -239,8 +308,8 @@ class MusicAPIClient:
                 os.replace(part, dest)
                 return dest
             except DownloadError as error:
-                if error.status is not None or attempt + 1 >= self.retry.attempts:
-                    raise          # an HTTP error the transport already retried, or the last try
+                if error.status is not None or attempt + 1 >= self.retry.attempts or self._open_reads.stopped:
+                    raise          # an HTTP error the transport already retried, the last try, or stopped
                 self._sleep(min(self.retry.base_delay * 2 ** attempt, self.retry.max_delay))
             finally:
                 part.unlink(missing_ok=True)
