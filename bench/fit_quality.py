@@ -12,7 +12,9 @@ Measured per join, with madmom's RNN downbeat tracker as the reference (cached p
 in build/bench-cache) and features computed here, not by ScoreFit:
 - on bar: both sides of the join within 30 ms of a reference downbeat; and for each side
   that misses, where it lies on the reference's grid (another beat of the bar, half a
-  beat off, elsewhere), or whether ScoreFit heard no beat to cut on at all;
+  beat off, elsewhere), or whether ScoreFit heard no beat to cut on at all; and whether
+  the join jumps by whole bars as the reference counts them (both sides on its beats at
+  the same place in the bar, the downbeat or not);
 - level step: dB between the 2 s before and the 2 s after the join, in the output;
 - harmony / timbre: change across the join (one reference bar either side) divided by
   the track's own median change between neighbouring bars;
@@ -76,14 +78,20 @@ def reference_beats(path: Path, audio) -> np.ndarray:
     return np.array(beats, dtype=float).reshape(-1, 2)
 
 
+def bar_position(t: float, beats: np.ndarray) -> int | None:
+    """The reference's position in the bar (1 = downbeat) of the beat within 30 ms of ``t``."""
+    nearest = int(np.argmin(np.abs(beats[:, 0] - t)))
+    return int(beats[nearest, 1]) if abs(beats[nearest, 0] - t) <= 0.030 else None
+
+
 def side_of_join(t: float, beats: np.ndarray) -> str:
     """Where one side of a join lies on the reference's grid: on a downbeat, on another beat
     of the bar, half a beat off (the other metrical phase), or elsewhere (another tempo)."""
+    position = bar_position(t, beats)
+    if position is not None:
+        return "downbeat" if position == 1 else "beat"
     times = beats[:, 0]
-    nearest = int(np.argmin(np.abs(times - t)))
-    distance = abs(times[nearest] - t)
-    if distance <= 0.030:
-        return "downbeat" if beats[nearest, 1] == 1 else "beat"
+    distance = float(np.min(np.abs(times - t)))
     period = float(np.median(np.diff(times)))
     return "off-beat" if abs(distance / period - 0.5) <= 0.15 else "elsewhere"
 
@@ -222,10 +230,13 @@ def measure(path: Path):
                 i = int(at * RATE)
                 sides = [side_of_join(t, beats) for t in (src_from, src_to)] if beats.size else ["elsewhere"] * 2
                 on_bar = sides == ["downbeat", "downbeat"]
+                # A jump by whole bars as the reference counts them, wherever in the bar.
+                positions = [bar_position(t, beats) for t in (src_from, src_to)] if beats.size else [None, None]
+                whole_bars = positions[0] is not None and positions[0] == positions[1]
                 level = abs(rms_db(mono[max(0, i - 2 * RATE):i]) - rms_db(mono[i:i + 2 * RATE]))
                 span = int(bar * RATE)
                 h, t = change(features(mono[max(0, i - span):i], RATE), features(mono[i:i + span], RATE))
-                row["joins"].append({"on_bar": on_bar, "sides": sides, "level": level, "harmony": h / unit[0], "timbre": t / unit[1]})
+                row["joins"].append({"on_bar": on_bar, "whole_bars": whole_bars, "sides": sides, "level": level, "harmony": h / unit[0], "timbre": t / unit[1]})
             if ending:
                 r, error = ending_alignment(mono, source, RATE)
                 row["ending_kept"] = r >= 0.8
@@ -285,6 +296,9 @@ def summarise(rows):
         print("new fit, each side of a join on the reference's grid: " + ", ".join(
             f"{kind} {100 * n / len(sides):.0f}%" for kind, n in counts.items())
             + f"; in music with no beat ScoreFit can cut on {100 * no_pulse / len(sides):.0f}%")
+        joins = [j for r in rows if r["method"] == "new" and "error" not in r for j in r["joins"]]
+        print(f"new fit, joins that jump by whole bars as the reference counts them (both sides on its beats, "
+              f"at the same place in the bar): {100 * sum(j['whole_bars'] for j in joins) / len(joins):.0f}%")
 
 
 def performance():
