@@ -84,11 +84,11 @@ def test_the_built_in_emulator_refuses_mp3_before_starting_where_it_cannot_encod
         started.stop()
 
 
-def test_the_built_in_emulator_apart_runs_in_its_own_process_and_goes_with_its_host(tmp_path):
+def test_the_built_in_emulator_apart_runs_in_its_own_process_and_goes_with_its_host():
     # Blender starts it apart: its synthesis must not hold the interpreter lock Blender's
     # UI thread needs. The host here is a separate Python, killed without a goodbye.
     host = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
+        "import time\n"
         "from scorefit.core.session import connect\n"
         "from scorefit.emulator import built_in\n"
         "service = connect(emulator=built_in(apart=True))\n"
