@@ -186,8 +186,10 @@ class SCOREFIT_OT_fit_strip(bpy.types.Operator):
     @classmethod
     def poll(cls, context):
         if fit_strip.busy():
-            return _allowed(cls, "A fit is running")
-        return _allowed(cls, fit_strip.fittable(compat.active_strip(context.scene)) if context.scene else "No scene")
+            problem = "A fit is running"
+        else:
+            problem = fit_strip.fittable(compat.active_strip(context.scene)) if context.scene else "No scene"
+        return _allowed(cls, problem)
 
     def execute(self, context):
         return _started(self, fit_strip.start(context.scene, compat.active_strip(context.scene)),

@@ -109,8 +109,7 @@ class _Plan:
     joins: list = field(default_factory=list)        # (cost, bar_from, bar_to) per join
     fade: int = 0               # samples faded at the end
     method: str = "bars"
-    trimmed: int = 0
-    error: int | None = 0
+    error: int | None = 0       # the ending's landing error where the plan decides it (bars: the render)
     ending_kept: bool = True
 
 
@@ -290,7 +289,7 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
             piece_start = int(starts[bar])
     pieces.append(_Piece(piece_start, end_sample))
     # The render measures the cut as made: how late the music comes in, how the ending lands.
-    return _Plan(pieces, joins, fade=max(0, fade), method="bars", trimmed=trimmed, error=None)
+    return _Plan(pieces, joins, fade=max(0, fade), method="bars", error=None)
 
 
 class _BarSearch:
@@ -519,7 +518,8 @@ def _report(plan, rendered, analysis, ending, target, total, rate) -> FitReport:
         meter_confidence=round(analysis.meter_confidence, 3),
         beat_confidence=round(analysis.confidence, 3), ending=ending.shape,
         ending_kept=plan.ending_kept and ending.has_ending, ending_error_ms=error_ms,
-        ending_trimmed_ms=round(1000 * plan.trimmed / rate, 1) if plan.method == "bars" else 0.0,
+        # In a bar path, what the ending lands late by is what came off its decay.
+        ending_trimmed_ms=round(1000 * rendered.error / rate, 1) if plan.method == "bars" else 0.0,
         joins=joins, fade_seconds=fade_seconds,
         quality=_quality(plan.method, joins, ending.shape, error_ms, fade_seconds, delay / rate, analysis),
         late_start_ms=round(1000 * delay / rate, 1), **_grid(analysis, rendered.pieces, delay, target, rate))
