@@ -5,8 +5,10 @@ add-on registered until the timer stops itself, as Blender's window manager woul
 """
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +18,7 @@ import pytest
 
 # Blender reads its user folders when bpy is imported: never the real user's.
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="scorefit-blender-user-")
+atexit.register(shutil.rmtree, os.environ["BLENDER_USER_RESOURCES"], ignore_errors=True)
 
 import bpy  # noqa: E402  (after the environment above; tests/conftest.py skips this folder without it)
 
