@@ -20,8 +20,9 @@ BPY_52 := bpy==5.2.*
 # The fit's quality bench: real music from Debian and an independent downbeat tracker (madmom).
 VENV_BENCH := .venv-bench
 MUSIC := /usr/share/games/wesnoth/1.16/data/core/music/battle-epic.ogg /usr/share/games/asc/music/frontiers.mp3
+HELD_OUT_MUSIC := /usr/share/games/warzone2100/music/albums/original_soundtrack/track1.opus
 
-.PHONY: demo demo-cli test test-core bench bench-fit extension clean
+.PHONY: demo demo-cli test test-core bench bench-fit bench-fit-held-out extension clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +94,13 @@ $(VENV_BENCH)/bin/.installed: pyproject.toml
 
 bench-fit: $(VENV_BENCH)/bin/.installed $(MUSIC)
 	$(VENV_BENCH)/bin/python bench/fit_quality.py
+
+# The same figures on music the engine was never tuned on.
+$(HELD_OUT_MUSIC):
+	apt-get update -qq && apt-get install -y -qq warzone2100-music
+
+bench-fit-held-out: $(VENV_BENCH)/bin/.installed $(HELD_OUT_MUSIC)
+	$(VENV_BENCH)/bin/python bench/fit_quality.py --held-out
 
 clean:
 	rm -rf $(VENV) $(VENV_LTS) $(VENV_45) $(VENV_52) $(VENV_BENCH) demo-output demo-cli-output build dist

@@ -1,5 +1,6 @@
 """The fit engine against music whose truth is known: the emulator's songs (tempo and bar
 lines exact) and tests/music.py's songs (metre, drift, every ending shape, no pulse)."""
+import dataclasses
 import math
 from fractions import Fraction
 
@@ -86,6 +87,32 @@ def test_emulator_music_is_cut_on_bar_lines_and_its_ending_lands_on_the_last_sam
     assert level_db(out.samples[target - 12 * rate:target - 9 * rate]) > -20
 
 
+def half_time(analysis, start, beats):
+    """The same grid read at half the tempo over ``beats`` beats from ``start``, as a tracker
+    may read a slower passage of real music: bars there last twice as long."""
+    keep = np.ones(analysis.beats.size, bool)
+    keep[start:start + beats] = np.arange(beats) % 2 == 0
+    meter = analysis.meter
+    per_beat = ("beats", "beat_chroma", "beat_timbre", "beat_loudness", "downbeat_evidence")
+    changed = dataclasses.replace(analysis, **{name: getattr(analysis, name)[keep] for name in per_beat})
+    changed.bar_position = (np.arange(changed.beats.size) - int(np.argmax(analysis.bar_position == 0))) % meter
+    changed.phase_margin = phase_margin(changed.downbeat_evidence, changed.bar_position, meter)
+    return changed
+
+
+@pytest.mark.parametrize("target_s", [45, 70, 100])
+def test_bars_of_different_lengths_still_land_the_ending_on_the_last_sample(monkeypatch, target_s):
+    audio, style = emulator_song(150, ending=True)
+    grid = half_time(analyse(audio), 32, 128)
+    monkeypatch.setattr(F, "analyse", lambda music: grid)
+    target = round(target_s * RATE)
+    out, report = F.fit(audio, target, RATE)
+    # A path is judged by its own length, not by a count of "typical" bars.
+    assert out.frames == target and report.method == "bars" and report.ending_kept
+    assert report.ending_error_ms == 0.0 and report.late_start_ms < 1000 * style.bar_seconds
+    check_joins_on_bars(report, grid.downbeats)
+
+
 @pytest.mark.parametrize("fraction", [0.4, 0.63, 0.9])
 @pytest.mark.parametrize("shape", ["ring", "hard", "fade"])
 def test_every_ending_shape_is_recognised_kept_whole_and_lands_on_the_last_sample(shape, fraction):
@@ -119,8 +146,9 @@ def test_landing_gives_way_at_the_start_and_keeps_the_ending():
     # Whole bars make the path short by 0.3 s: the music comes in late; nothing is cut.
     cost, trimmed, skip = F._landing(-int(0.3 * RATE), ending, RATE, bar, lead)
     assert (trimmed, skip) == (0, 0) and cost == pytest.approx(0.15 * F.LATE_START_COST)
-    # More than a bar late is never worth it.
-    assert F._landing(-int(2.1 * RATE), ending, RATE, bar, lead)[0] > 100
+    # More than a bar late cannot land, nor can a path that would cut into the ending itself.
+    assert F._landing(-int(2.1 * RATE), ending, RATE, bar, lead)[0] == np.inf
+    assert F._landing(lead + int(4.5 * RATE), ending, RATE, bar, lead)[0] == np.inf
     # Too long by 0.4 s: the file's own 0.5 s of silent lead-in is skipped instead, free.
     assert F._landing(int(0.4 * RATE), ending, RATE, bar, lead) == (0.0, 0, int(0.4 * RATE))
     # Too long by more than the lead-in gives: within a frame may come off the ending;

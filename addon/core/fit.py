@@ -41,8 +41,6 @@ DOUBT_COST = 1.5                # per side of a jump whose bar line the music ma
 PHASE_DOUBT = 1.0               # per side, where the bars around disagree on the bar phase
 PHASE_SURE = 1.0                # a phase margin (robust z) at which a bar line is sure
 OPENING_BARS = 2                # bars kept before the first jump (with any pickup)
-PATHS_PER_COUNT = 6             # paths tried per bar count and ending
-SPARE_COUNTS = 3                # bar counts tried either side of the estimate
 ATTACK_LEAD = 0.010             # seconds: a cut starts this far before the steepest rise
 SHORT_CROSSFADE = 0.012         # seconds, into a clear attack
 LONG_CROSSFADE = 0.12           # seconds, into sustained sound
@@ -253,30 +251,30 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     jump = costs[:bars - 1, :bars] + JUMP_COST
     pickup = int(starts[0])
     lead = min(int(start_of_sound(analysis) * rate), pickup)
-    longest = max(candidates)
-    most = int(np.ceil((target - pickup) / mean_bar)) + SPARE_COUNTS + 1
-    search = _BarSearch(jump, longest, min(most, longest + 1))
+    # Bars differ in length (a half-time section, a held chord, drift): no path longer than
+    # the shortest bars can fill is ever short enough, so the search stops there.
+    longest_body = target - pickup + lead + int(ending.trimmable * rate)
+    most = int(np.searchsorted(np.cumsum(np.sort(bar_len)), longest_body, side="right")) + 1
+    search = _BarSearch(jump, bar_len, max(candidates), min(most, max(candidates)))
     best = None
     for e in candidates:
         tail = end_sample - int(starts[e])
-        body = target - pickup - tail
-        if body < OPENING_BARS * mean_bar * 0.9:
-            continue
-        if e * mean_bar < body - 0.5 * mean_bar:
-            continue        # would need more bars than come before the ending: not a cut
         # An ending that starts less than a bar before its final hit loses its cadence;
         # one that starts with a phrase sounds like the composer's.
         cadence = 0.0 if landmark - starts[e] >= mean_bar * 0.9 else 0.4
         mid_phrase = 0.0 if (e - analysis.phrase_offset) % 4 == 0 else 0.15
-        for plan_cost, path in search.paths(jump, e, body, mean_bar):
-            length = pickup + int(bar_len[path].sum()) + tail
-            fit_cost, trimmed, skip = _landing(length - target, ending, rate, mean_bar, lead)
-            total = plan_cost + fit_cost + cadence + mid_phrase
-            if best is None or total < best[0]:
-                best = (total, path, e, trimmed, skip)
+        cost, length = search.into(jump, e)
+        # Every path's real length is known, so each is judged by how it lands.
+        landing = _landing(pickup + length + tail - target, ending, rate, mean_bar, lead)[0]
+        total = cost + landing + cadence + mid_phrase
+        total[:OPENING_BARS - 1] = np.inf
+        n, last = np.unravel_index(int(np.argmin(total)), total.shape)
+        if np.isfinite(total[n, last]) and (best is None or total[n, last] < best[0]):
+            best = (float(total[n, last]), search.path(n + 1, last), e, int(pickup + length[n, last] + tail))
     if best is None:
-        return None
-    _, path, e, trimmed, skip = best
+        return None         # no whole bars land the ending: the caller fades instead
+    _, path, e, length = best
+    _, trimmed, skip = (int(x) for x in _landing(length - target, ending, rate, mean_bar, lead))
     # A decay cut short dies away over what is left of it rather than stopping.
     remaining = ending.tail * rate - trimmed
     fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > END_TOLERANCE * rate else 0
@@ -295,74 +293,70 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
 class _BarSearch:
     """Cheapest bar sequences from bar 0, by length in bars, computed once for every ending.
 
-    ``cost[n][a]`` is the cheapest way to play ``n`` bars ending with bar ``a``; bars only
-    go forward, so a path that ends at ``a`` never touches a bar after it, and the same
-    table serves every choice of where the ending starts.
+    ``cost[n][a]`` is the cheapest way to play ``n`` bars ending with bar ``a`` and
+    ``length[n][a]`` that path's length in samples; bars only go forward, so a path that ends
+    at ``a`` never touches a bar after it, and the same table serves every choice of where
+    the ending starts.
     """
 
-    def __init__(self, jump: np.ndarray, bars: int, most: int):
+    def __init__(self, jump: np.ndarray, bar_len: np.ndarray, bars: int, most: int):
         inf = np.inf
         cost = np.full(bars, inf)
         cost[0] = 0.0
-        self.layers = [None, cost.copy()]
-        self.back = np.zeros((most + 1, bars), dtype=np.int32)
+        length = np.zeros(bars, dtype=np.int64)
+        length[0] = bar_len[0]
+        costs, lengths = [cost], [length]
+        self.back = np.zeros((max(most, 1) + 1, bars), dtype=np.int32)
         sub = jump[:bars, :bars]
+        own = bar_len[:bars]
         index = np.arange(bars)
         for n in range(2, most + 1):
             via_jump = cost[:, None] + sub
             from_jump = np.argmin(via_jump, axis=0)
             jump_cost = via_jump[from_jump, index]
             stay = np.concatenate([[inf], cost[:-1]])
-            self.back[n] = np.where(stay <= jump_cost, index - 1, from_jump)
+            straight = stay <= jump_cost
+            self.back[n] = np.where(straight, index - 1, from_jump)
+            length = np.where(straight, np.concatenate([[0], length[:-1]]), length[from_jump]) + own
             cost = np.minimum(stay, jump_cost)
-            self.layers.append(cost)
+            costs.append(cost)
+            lengths.append(length)
+        self.cost = np.array(costs)         # row n - 1: paths of n bars
+        self.length = np.array(lengths)
 
-    def paths(self, jump: np.ndarray, ending_bar: int, body: int, mean_bar: float):
-        """(cost, bars) for bar counts around ``body`` samples, into ``ending_bar``. Bars differ
-        in length (drift, tracking), so several counts are tried and the caller measures each
-        path's real length."""
-        wanted = body / mean_bar
-        for n in range(max(OPENING_BARS, int(np.floor(wanted)) - SPARE_COUNTS),
-                       int(np.ceil(wanted)) + SPARE_COUNTS + 1):
-            if n >= len(self.layers):
-                continue
-            layer = self.layers[n][:ending_bar]
-            # Into the ending: straight on from the bar before it, or a jump into it.
-            into = layer + jump[:ending_bar, ending_bar]
-            into[ending_bar - 1] = layer[ending_bar - 1]
-            # Not only the cheapest: bars differ in length (a held chord, a slower passage),
-            # so the runners-up may come out nearer the cut's length.
-            for last in np.argsort(into)[:PATHS_PER_COUNT]:
-                if not np.isfinite(into[last]):
-                    break
-                path = [int(last)]
-                for k in range(n, 1, -1):
-                    path.append(int(self.back[k, path[-1]]))
-                path.reverse()
-                yield float(into[last]), path
+    def into(self, jump: np.ndarray, ending_bar: int) -> tuple[np.ndarray, np.ndarray]:
+        """(cost, length)[n - 1, last]: ``n`` bars ending with bar ``last``, then into the ending:
+        straight on from the bar before it, or a jump into it."""
+        cost = self.cost[:, :ending_bar] + jump[:ending_bar, ending_bar]
+        cost[:, ending_bar - 1] = self.cost[:, ending_bar - 1]
+        return cost, self.length[:, :ending_bar]
+
+    def path(self, n: int, last: int) -> list[int]:
+        path = [int(last)]
+        for k in range(n, 1, -1):
+            path.append(int(self.back[k, path[-1]]))
+        return path[::-1]
 
 
-def _landing(residual: int, ending: Ending, rate: int, bar: float, lead: int) -> tuple[float, int, int]:
-    """(cost, samples trimmed off the ending's decay, samples of lead-in skipped) for a path
-    ``residual`` samples longer than the cut.
+def _landing(residual, ending: Ending, rate: int, bar: float, lead: int):
+    """(cost, samples trimmed off the ending's decay, samples of lead-in skipped) for paths
+    ``residual`` samples longer than the cut (a number or an array of them).
 
     Back-timed, as a music editor times a cue to the picture's end: the ending lands whole
     on the last frame and the start gives way. A path shorter than the cut comes in later
     (silence first: the render fills it); one longer skips the file's own silent lead-in.
-    Whole bars leave less than a bar over, so the music never comes in a bar late or more.
     Only what neither absorbs comes off the ending's decay: within a frame that is nothing;
-    beyond, it breaks the promise and costs most."""
-    if residual <= 0:
-        late = -residual / bar
-        return LATE_START_COST * late + (1000.0 if late > 1 else 0.0), 0, 0
-    skip = min(residual, lead)
-    rest = residual - skip
-    if rest <= int(END_TOLERANCE * rate):
-        return 0.1 * rest / (END_TOLERANCE * rate), rest, skip
-    if rest <= int(ending.trimmable * rate):
-        return LATE_ENDING_COST + rest / (0.5 * bar), rest, skip
-    # Longer than the decay can give: this would cut into the ending itself.
-    return 1000.0 + rest / rate, rest, skip
+    beyond, it breaks the promise and costs most. A path that would come in more than a bar
+    late, or cut into the ending itself, cannot land: its cost is infinite."""
+    residual = np.asarray(residual, dtype=np.int64)
+    late = np.maximum(-residual, 0) / bar
+    skip = np.clip(residual, 0, lead)
+    rest = np.maximum(residual - skip, 0)
+    cost = np.select(
+        [residual <= 0, rest <= int(END_TOLERANCE * rate), rest <= int(ending.trimmable * rate)],
+        [LATE_START_COST * late, 0.1 * rest / (END_TOLERANCE * rate), LATE_ENDING_COST + rest / (0.5 * bar)],
+        np.inf)
+    return np.where(late > 1, np.inf, cost), rest, skip
 
 
 # --- run-on music, and music with no beat ---------------------------------------------
