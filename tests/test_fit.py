@@ -140,6 +140,23 @@ def test_every_ending_shape_is_recognised_kept_whole_and_lands_on_the_last_sampl
     assert "ends on the last frame" in report.quality
 
 
+@pytest.mark.parametrize("shape", ["ring", "hard", "fade"])
+def test_a_click_after_the_music_is_not_taken_for_its_end(shape):
+    # Seen in real soundtracks: 20 ms of noise at the file's very end, 0.7 s after the music.
+    audio, truth = song(80, bpm=110, ending=shape)
+    samples = audio.samples.copy()
+    click = int((truth.end_of_sound + 0.3) * RATE)
+    samples[click:click + RATE // 50] += 0.03 * np.random.default_rng(5).standard_normal((RATE // 50, 2))
+    clicked = Audio(samples.astype(np.float32), RATE)
+    clean = F.find_ending(analyse(audio))
+    assert F.find_ending(analyse(clicked)).end_of_sound == pytest.approx(clean.end_of_sound, abs=0.011)
+    target = int(audio.frames * 0.6)
+    out, report = F.fit(clicked, target, RATE)
+    assert report.ending_kept and report.ending_error_ms == 0.0
+    # The music's own ending finishes on the last frame, as without the click.
+    assert np.abs(out.samples[-RATE // 2:] - F.fit(audio, target, RATE)[0].samples[-RATE // 2:]).max() < 1e-4
+
+
 def test_landing_gives_way_at_the_start_and_keeps_the_ending():
     ending = F.Ending("ring-out", end_of_sound=60.0, landmark=56.0, file_end=60.5)
     bar, lead = 2.0 * RATE, RATE // 2
