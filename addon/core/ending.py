@@ -17,7 +17,8 @@ from .analysis import Analysis
 SILENCE_BELOW_ACTIVE_DB = 45.0   # below the music's active level by this much is silence
 SMOOTHING = 0.05                 # seconds: the level is a moving average over this
 HARD_STOP_SECONDS = 1.0          # a final hit that is gone within this is a hard stop
-BLIP_SECONDS = 0.1               # sound this short, apart from the music, is a click, not a note
+BLIP_SECONDS = 0.1               # sound this short, after true silence, is a click, not a note
+TRUE_SILENCE_DB = 15.0           # below the silence threshold by this much: nothing is playing
 
 
 @dataclass(frozen=True)
@@ -60,23 +61,27 @@ def _levels(analysis: Analysis) -> tuple[np.ndarray, float, np.ndarray]:
     level = 10 * np.log10(power + 1e-12)
     active = float(np.percentile(level, 90))
     sounding = np.flatnonzero(level > active - SILENCE_BELOW_ACTIVE_DB)
-    return level, active, _without_end_blips(sounding, int(BLIP_SECONDS / analysis.frames.seconds_per_frame))
+    shortest = int(BLIP_SECONDS / analysis.frames.seconds_per_frame)
+    return level, active, _without_end_blips(sounding, level, active - SILENCE_BELOW_ACTIVE_DB - TRUE_SILENCE_DB,
+                                             shortest)
 
 
-def _without_end_blips(sounding: np.ndarray, shortest: int) -> np.ndarray:
-    """Drop short bursts before the music starts and after it ends: a click where a file was
-    cut or encoded (seen in real soundtracks: 20 ms at -37 dB after 0.7 s of silence) would
-    otherwise be taken for the last sound, and land on the last frame instead of the music."""
-    if sounding.size == 0:
+def _without_end_blips(sounding: np.ndarray, level: np.ndarray, silent: float, shortest: int) -> np.ndarray:
+    """Drop a short burst after true silence, before the music starts or after it ends: a
+    click where a file was cut or encoded (seen in real soundtracks: 20 ms at -37 dB, after
+    the level had fallen 75 dB) would otherwise be taken for the last sound and land on the
+    last frame. A ring or fade whose tail flickers about the threshold is no burst: between
+    its flickers the level stays near the threshold, never at silence."""
+    gaps = np.flatnonzero(np.diff(sounding) > 1)
+    if gaps.size == 0:
         return sounding
-    breaks = np.flatnonzero(np.diff(sounding) > 1) + 1
-    runs = np.split(sounding, breaks)
-    first, last = 0, len(runs) - 1
-    while last > first and runs[last].size < shortest:
-        last -= 1
-    while first < last and runs[first].size < shortest:
-        first += 1
-    return np.concatenate(runs[first:last + 1])
+    last = gaps[-1] + 1
+    if sounding.size - last < shortest and level[sounding[last - 1] + 1:sounding[last]].min() < silent:
+        sounding = sounding[:last]
+        gaps = gaps[:-1]
+    if gaps.size and gaps[0] + 1 < shortest and level[sounding[gaps[0]] + 1:sounding[gaps[0] + 1]].min() < silent:
+        sounding = sounding[gaps[0] + 1:]
+    return sounding
 
 
 def start_of_sound(analysis: Analysis) -> float:
