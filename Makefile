@@ -22,7 +22,7 @@ VENV_BENCH := .venv-bench
 MUSIC := /usr/share/games/wesnoth/1.16/data/core/music/battle-epic.ogg /usr/share/games/asc/music/frontiers.mp3
 HELD_OUT_MUSIC := /usr/share/games/warzone2100/music/albums/original_soundtrack/track1.opus
 
-.PHONY: demo demo-cli test test-core bench bench-fit bench-fit-held-out extension clean
+.PHONY: demo demo-cli test test-core bench bench-fit bench-fit-held-out bench-fit-sweep extension clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -101,6 +101,10 @@ $(HELD_OUT_MUSIC):
 
 bench-fit-held-out: $(VENV_BENCH)/bin/.installed $(HELD_OUT_MUSIC)
 	$(VENV_BENCH)/bin/python bench/fit_quality.py --held-out
+
+# Every track of both corpora at 8 lengths (3 s stings to the whole song): promises kept?
+bench-fit-sweep: $(VENV_BENCH)/bin/.installed $(MUSIC) $(HELD_OUT_MUSIC)
+	$(VENV_BENCH)/bin/python bench/fit_sweep.py
 
 clean:
 	rm -rf $(VENV) $(VENV_LTS) $(VENV_45) $(VENV_52) $(VENV_BENCH) demo-output demo-cli-output build dist

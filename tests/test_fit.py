@@ -157,6 +157,17 @@ def test_a_click_after_the_music_is_not_taken_for_its_end(shape):
     assert np.abs(out.samples[-RATE // 2:] - F.fit(audio, target, RATE)[0].samples[-RATE // 2:]).max() < 1e-4
 
 
+def test_a_cut_too_short_for_the_ending_fades_rather_than_cutting_seconds_off_its_decay():
+    # 8 s of ring-out: a 9 s cut has no room for two opening bars and the ending whole.
+    audio, truth = song(60, bpm=120, ending="ring", ring_seconds=8.0)
+    out, report = F.fit(audio, 9 * RATE, RATE)
+    assert out.frames == 9 * RATE and report.method == "fade" and not report.ending_kept
+    assert "fade" in report.quality
+    # With room for both, the ending is kept whole.
+    out, report = F.fit(audio, 14 * RATE, RATE)
+    assert report.method == "bars" and report.ending_kept and report.ending_trimmed_ms == 0.0
+
+
 def test_landing_gives_way_at_the_start_and_keeps_the_ending():
     ending = F.Ending("ring-out", end_of_sound=60.0, landmark=56.0, file_end=60.5)
     bar, lead = 2.0 * RATE, RATE // 2

@@ -259,6 +259,10 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     best = None
     for e in candidates:
         tail = end_sample - int(starts[e])
+        if target - pickup - tail < OPENING_BARS * mean_bar * 0.9:
+            # No room for the opening and this ending whole: cutting seconds off its decay
+            # is no ending (a 10 s cut of a song with a 15 s ring-out fades instead).
+            continue
         # An ending that starts less than a bar before its final hit loses its cadence;
         # one that starts with a phrase sounds like the composer's.
         cadence = 0.0 if landmark - starts[e] >= mean_bar * 0.9 else 0.4

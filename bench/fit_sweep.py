@@ -1,0 +1,85 @@
+"""Does the fit keep its promises on every track, at every length an editor might ask for?
+
+    make bench-fit-sweep    (the music of bench-fit and bench-fit-held-out)
+
+Each track of both corpora is fitted to 8 lengths: 3, 10 and 30 s (stings and short
+cuts, which bench-fit does not try), 40 %, 63 % and 90 % of the track, and 1 and 2 s short
+of it. Every fit must come out exactly as long as asked, finite and unclipped; a bar cut
+must land its ending within a frame at 24 fps; anything else must fail as ``FitError``
+with a message. Prints one line per track, the methods chosen, and every broken promise.
+"""
+from __future__ import annotations
+
+import sys
+import traceback
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from fit_quality import CORPUS, HELD_OUT, RATE, decode
+
+
+def lengths(frames: int) -> list[int]:
+    wanted = [3 * RATE, 10 * RATE, 30 * RATE, int(frames * 0.4), int(frames * 0.63), int(frames * 0.9),
+              frames - RATE, frames - 2 * RATE]
+    return [t for t in wanted if 0 < t <= frames]
+
+
+def broken(out, report, target: int) -> list[str]:
+    problems = []
+    if out.frames != target:
+        problems.append(f"{out.frames} samples, not {target}")
+    if not np.isfinite(out.samples).all():
+        problems.append("not finite")
+    elif np.abs(out.samples).max() > 4.0:
+        problems.append(f"peaks at {np.abs(out.samples).max():.1f}")
+    if report.method == "bars" and abs(report.ending_error_ms) > 42:
+        problems.append(f"ending {report.ending_error_ms:+.0f} ms off the last frame")
+    return problems
+
+
+def sweep(path):
+    from scorefit.core.audio import conform
+    from scorefit.core.fit import FitError, fit
+    music = conform(decode(path), RATE)
+    methods, problems = [], []
+    for target in lengths(music.frames):
+        name = f"{target / RATE:.0f} s"
+        try:
+            out, report = fit(music, target, RATE)
+        except FitError as error:
+            methods.append("refused")
+            if not str(error):
+                problems.append(f"{name}: FitError without a message")
+            continue
+        except Exception:       # noqa: BLE001 - the point is to find any
+            methods.append("crashed")
+            problems.append(f"{name}: {traceback.format_exc(limit=3)}")
+            continue
+        methods.append(report.method)
+        problems += [f"{name}: {p}" for p in broken(out, report, target)]
+    return path.name, methods, problems
+
+
+def main() -> int:
+    paths = [p for _, _, p in CORPUS + HELD_OUT]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise SystemExit(f"bench: install the music first (make bench-fit bench-fit-held-out); missing {missing[0]}")
+    tally, failures = Counter(), 0
+    with ProcessPoolExecutor(2) as pool:
+        for name, methods, problems in pool.map(sweep, paths):
+            tally.update(methods)
+            failures += len(problems)
+            print(f"{name:28} {' '.join(methods)}", flush=True)
+            for problem in problems:
+                print(f"    BROKEN {problem}", flush=True)
+    print(f"\n{sum(tally.values())} fits of {len(paths)} tracks: "
+          + ", ".join(f"{method} {count}" for method, count in tally.most_common())
+          + f"; broken promises: {failures}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
