@@ -102,7 +102,7 @@ $(HELD_OUT_MUSIC):
 bench-fit-held-out: $(VENV_BENCH)/bin/.installed $(HELD_OUT_MUSIC)
 	$(VENV_BENCH)/bin/python bench/fit_quality.py --held-out
 
-# Every track of both corpora at 8 lengths (3 s stings to the whole song): promises kept?
+# Every track of both corpora at 9 lengths (3 s stings to the whole song): promises kept?
 bench-fit-sweep: $(VENV_BENCH)/bin/.installed $(MUSIC) $(HELD_OUT_MUSIC)
 	$(VENV_BENCH)/bin/python bench/fit_sweep.py
 

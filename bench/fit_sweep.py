@@ -2,9 +2,8 @@
 
     make bench-fit-sweep    (the music of bench-fit and bench-fit-held-out)
 
-Each track of both corpora is fitted to 8 lengths: 3, 10 and 30 s (stings and short
-cuts, which bench-fit does not try), 40 %, 63 % and 90 % of the track, and 1 and 2 s short
-of it. Every fit must come out exactly as long as asked, finite and unclipped; a bar cut
+Each track of both corpora is fitted to bench-fit's lengths and to 3, 10 and 30 s
+(stings and short cuts, which bench-fit does not try) and 1 and 2 s short of the track. Every fit must come out exactly as long as asked, finite and unclipped; a bar cut
 must land its ending within a frame at 24 fps; anything else must fail as ``FitError``
 with a message. Prints one line per track, the methods chosen, and every broken promise.
 """
@@ -17,12 +16,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from fit_quality import CORPUS, HELD_OUT, RATE, decode
+from fit_quality import CORPUS, HELD_OUT, RATE, decode, targets
 
 
 def lengths(frames: int) -> list[int]:
-    wanted = [3 * RATE, 10 * RATE, 30 * RATE, int(frames * 0.4), int(frames * 0.63), int(frames * 0.9),
-              frames - RATE, frames - 2 * RATE]
+    wanted = [3 * RATE, 10 * RATE, 30 * RATE] + targets(frames) + [frames - RATE, frames - 2 * RATE]
     return [t for t in wanted if 0 < t <= frames]
 
 

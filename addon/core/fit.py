@@ -269,16 +269,15 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         mid_phrase = 0.0 if (e - analysis.phrase_offset) % 4 == 0 else 0.15
         cost, length = search.into(jump, e)
         # Every path's real length is known, so each is judged by how it lands.
-        landing = _landing(pickup + length + tail - target, ending, rate, mean_bar, lead)[0]
+        landing, trimmed, skip = _landing(pickup + length + tail - target, ending, rate, mean_bar, lead)
         total = cost + landing + cadence + mid_phrase
         total[:OPENING_BARS - 1] = np.inf
         n, last = np.unravel_index(int(np.argmin(total)), total.shape)
         if np.isfinite(total[n, last]) and (best is None or total[n, last] < best[0]):
-            best = (float(total[n, last]), search.path(n + 1, last), e, int(pickup + length[n, last] + tail))
+            best = (float(total[n, last]), search.path(n + 1, last), e, int(trimmed[n, last]), int(skip[n, last]))
     if best is None:
         return None         # no whole bars land the ending: the caller fades instead
-    _, path, e, length = best
-    _, trimmed, skip = (int(x) for x in _landing(length - target, ending, rate, mean_bar, lead))
+    _, path, e, trimmed, skip = best
     # A decay cut short dies away over what is left of it rather than stopping.
     remaining = ending.tail * rate - trimmed
     fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > END_TOLERANCE * rate else 0
