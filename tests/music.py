@@ -32,10 +32,14 @@ def _tone(freq, n, rate, decay):
 
 
 def song(seconds=60.0, *, bpm=120.0, meter=4, ending="ring", rate=48000, drift=0.0,
-         lead_in=0.0, loud_bars=(), key=0, channels=2, ring_seconds=4.0, seed=1) -> tuple[Audio, Truth]:
+         lead_in=0.0, loud_bars=(), key=0, channels=2, ring_seconds=4.0, seed=1,
+         kicks=None) -> tuple[Audio, Truth]:
     """A song of about ``seconds``: kick on every beat (louder on 1), a chord per bar,
     hats off the beat. ``drift`` is the tempo change over the song (0.04 = 4 % faster
-    at the end). ``loud_bars`` are bar indices played 12 dB louder (a tutti)."""
+    at the end). ``loud_bars`` are bar indices played 12 dB louder (a tutti).
+    ``kicks`` puts the kicks on these eighth notes of the bar instead, with hats on every
+    eighth: (0, 3, 6) is the 3-3-2 of much pop and Latin music, whose kicks recur every
+    beat and a half."""
     rng = np.random.default_rng(seed)
     beat0 = 60.0 / bpm
     # Beat times with a linear tempo change.
@@ -67,16 +71,20 @@ def song(seconds=60.0, *, bpm=120.0, meter=4, ending="ring", rate=48000, drift=0
         voice = sum(np.sin(2 * np.pi * 220 * 2 ** ((key + c) / 12) * t) for c in chord)
         voice += 0.8 * np.sin(2 * np.pi * 110 * 2 ** ((key + chord[0]) / 12) * t)
         pad[s:e] += 0.05 * gain * env * voice
-        for b in range(meter):
-            at = body_beats[bar * meter + b]
-            i = int(at * rate)
-            k = min(int(0.15 * rate), n - i)
-            level = (0.5 if b == 0 else 0.25) * gain
-            tt = np.arange(k) / rate
-            out[i:i + k] += level * np.exp(-tt / 0.04) * np.sin(2 * np.pi * 50 * tt + 10 * np.exp(-tt / 0.008))
-            h = int((at + (body_beats[bar * meter + b + 1] - at) / 2) * rate)
-            hk = min(int(0.03 * rate), n - h)
-            out[h:h + hk] += 0.06 * gain * rng.standard_normal(hk) * np.exp(-np.arange(hk) / (0.008 * rate))
+        bar_beats = body_beats[bar * meter:(bar + 1) * meter + 1]
+        eighths = np.interp(np.arange(2 * meter) / 2, np.arange(meter + 1), bar_beats)
+        for e, at in enumerate(eighths):
+            kick = e in kicks if kicks is not None else e % 2 == 0
+            if kick:
+                i = int(at * rate)
+                k = min(int(0.15 * rate), n - i)
+                level = (0.5 if e == 0 else 0.25) * gain
+                tt = np.arange(k) / rate
+                out[i:i + k] += level * np.exp(-tt / 0.04) * np.sin(2 * np.pi * 50 * tt + 10 * np.exp(-tt / 0.008))
+            if kicks is not None or e % 2 == 1:
+                h = int(at * rate)
+                hk = min(int(0.03 * rate), n - h)
+                out[h:h + hk] += 0.06 * gain * rng.standard_normal(hk) * np.exp(-np.arange(hk) / (0.008 * rate))
     mix = out + pad
     if ending in ("ring", "hard"):
         i = int(final_hit * rate)

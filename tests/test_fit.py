@@ -56,6 +56,18 @@ def test_metre_and_downbeats_follow_the_music_through_drift(bpm, meter, drift):
     assert len(played) >= len(truth.downbeats) // 2 - 1
 
 
+@pytest.mark.parametrize("bpm", [150, 172])
+def test_a_3_3_2_kick_is_not_read_as_the_beat(bpm):
+    # Kicks every beat and a half recur more than the beat itself: read as the beat, every
+    # "bar" would end mid-bar. Half the tempo is fine (its bars are two real bars).
+    audio, truth = song(60, bpm=bpm, kicks=(0, 3, 6), ending="none")
+    result = analyse(audio)
+    assert result.bpm / bpm == pytest.approx(1.0, abs=0.02) or result.bpm / bpm == pytest.approx(0.5, abs=0.01)
+    played = result.downbeats[result.downbeats < truth.downbeats[-1] + 0.1]
+    assert len(played) >= len(truth.downbeats) // 2 - 1
+    assert near(played, truth.downbeats, 0.03)
+
+
 def test_a_drone_with_no_pulse_claims_no_tempo():
     result = analyse(ambient(40))
     assert not result.pulse and result.bpm is None and result.describe() == "no clear beat"

@@ -5,7 +5,8 @@ whole track (tempo, beats, downbeats, metre) and beat- and bar-synchronous featu
 The method follows the published work behind beat-synchronous retargeting:
 - spectral flux on log band energies as the onset novelty;
 - tempo from the novelty's autocorrelation over the whole track, weighted by a log-normal
-  prior around 120 BPM, so one steady loop reads as one tempo whatever the window;
+  prior around 120 BPM, so one steady loop reads as one tempo whatever the window, and
+  checked to divide in two, so a figure three eighths long is not taken for the beat;
 - beats by dynamic programming (Ellis 2007), which tolerates drift, refined to the local
   novelty peak;
 - metre (3 or 4) and downbeats by a Viterbi pass over bar positions scored by chord
@@ -30,6 +31,8 @@ MIN_BPM, MAX_BPM = 40.0, 220.0
 PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.0
 LOW_WEIGHT = 0.25
 SLOWER_RATIO = 0.75             # take half the tempo when it scores this close
+TWO_THIRDS_RATIO = 0.45         # a 3:2 misreading gives way to a beat this strong (see below)
+SPLIT_MARGIN = 0.05             # how much better a beat's thirds must recur than its halves
 SILENT_DB = -60.0               # a track whose loudest second is below this is silence
 CHROMA_LOW, CHROMA_HIGH = 55.0, 5000.0
 PULSE_SALIENCE = 5.5            # onsets on the tracked beats vs on average: pads and drones
@@ -228,7 +231,7 @@ def estimate_tempo(novelty: np.ndarray, seconds_per_frame: float) -> tuple[float
     bpm = 60.0 / (lags * seconds_per_frame)
     prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
     score = np.maximum(acf[lags], 0) * prior
-    best = int(np.argmax(score))
+    best = _not_three_halves(acf, lags, int(np.argmax(score)))
     # Between a tempo and its half, lean slower: a half-tempo grid's bars are two real bars,
     # so cuts stay on bar lines; a double-tempo grid would put half of them mid-bar.
     slower = int(np.argmin(np.abs(lags - 2 * lags[best])))
@@ -241,6 +244,26 @@ def estimate_tempo(novelty: np.ndarray, seconds_per_frame: float) -> tuple[float
             period += 0.5 * (a - c) / (a - 2 * b + c)
     confidence = float(np.clip(acf[int(round(period))], 0.0, 1.0))
     return period, confidence
+
+
+def _not_three_halves(acf: np.ndarray, lags: np.ndarray, best: int) -> int:
+    """Guard against reading a beat and a half as the beat. With steady eighth notes every
+    multiple of the eighth recurs, and a 3-3-2 kick (or any three-eighth figure) can make
+    three eighths recur most. A beat divides in two: where the chosen period does not
+    (its half does not recur) but its thirds do, and two thirds of it recur almost as
+    strongly, two thirds of it is the beat."""
+    def recurs(lag: float) -> float:
+        i = int(round(lag))
+        return float(acf[max(1, i - 1):i + 2].max()) if i + 1 < acf.size else 0.0
+    period = lags[best]
+    two_thirds = int(np.argmin(np.abs(lags - 2 * period / 3)))
+    if abs(lags[two_thirds] - 2 * period / 3) > 1.5:
+        return best
+    if recurs(period / 3) > recurs(period / 2) + SPLIT_MARGIN and \
+            recurs(lags[two_thirds]) >= TWO_THIRDS_RATIO * recurs(period):
+        near = np.arange(max(0, two_thirds - 2), min(lags.size, two_thirds + 3))
+        return int(near[np.argmax(acf[lags[near]])])
+    return best
 
 
 def track_beats(novelty: np.ndarray, period: float, tightness: float = 100.0,
