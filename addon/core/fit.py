@@ -540,7 +540,8 @@ def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis
         if late_start >= 0.01:
             words += f", so the music comes in {late_start:.2f} s after the start"
     elif method == "fade":
-        words = f"no ending in the music: faded over the last {fade_seconds:.1f} s from a bar line"
+        cause = "no ending in the music" if ending == "none" else f"the {ending} does not fit this cut whole"
+        words = f"{cause}: faded over the last {fade_seconds:.1f} s from a bar line"
     elif method == "join":
         words = f"no clear beat: joined into the {ending} with a {NO_PULSE_CROSSFADE:.1f} s crossfade"
     else:
