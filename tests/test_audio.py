@@ -43,6 +43,16 @@ def test_not_a_wav_or_missing_or_damaged_is_a_clear_error(tmp_path):
         read_wav(tmp_path / "b.wav")
 
 
+def test_an_editors_mp3_without_a_decoder_says_to_convert_it_not_to_spend(tmp_path, monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    (tmp_path / "song.mp3").write_bytes(b"\xff\xfb" + bytes(400))
+    with pytest.raises(AudioError) as raised:
+        load(tmp_path / "song.mp3")
+    message = str(raised.value)
+    assert "song.mp3" in message and "FFmpeg" in message and "convert it to WAV" in message
+    assert "credit" not in message
+
+
 def spectrum_db(samples, rate):
     x = samples[rate // 10:-rate // 10, 0].astype(np.float64)
     window = np.hanning(x.size)

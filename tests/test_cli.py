@@ -87,11 +87,15 @@ def test_fit_file_errors_are_plain_and_write_nothing(tmp_path):
     write(tmp_path / "short.wav", [[0.1, 0.1]] * 48000, 48000)
     done = run("fit-file", str(tmp_path / "short.wav"), "-o", str(tmp_path / "o.wav"), "--duration", "10")
     assert done.returncode == 2 and "shorter than the timeline" in done.stderr
+    assert "choose longer music or a shorter cut" in done.stderr
     write(tmp_path / "quiet.wav", [[0.0, 0.0]] * 48000 * 20, 48000)
     done = run("fit-file", str(tmp_path / "quiet.wav"), "-o", str(tmp_path / "o.wav"), "--duration", "10")
     assert done.returncode == 2 and "silent" in done.stderr
     done = run("fit-file", str(tmp_path / "quiet.wav"), "-o", str(tmp_path / "o.wav"))
     assert done.returncode != 0 and "--duration SECONDS or as --frames" in done.stderr
+    # A frame count without its rate is no length: 2500 frames are 100 s at 25 fps, 104 s at 24.
+    done = run("fit-file", str(tmp_path / "quiet.wav"), "-o", str(tmp_path / "o.wav"), "--frames", "240")
+    assert done.returncode != 0 and "--frames needs the cut's frame rate: add --fps" in done.stderr
     assert not (tmp_path / "o.wav").exists()
 
 
@@ -113,5 +117,6 @@ def test_fit_file_on_mp3_without_a_decoder_says_what_to_do(tmp_path):
         pytest.skip("FFmpeg is installed here, so MP3 decodes")
     (tmp_path / "song.mp3").write_bytes(b"ID3" + bytes(1000))
     done = run("fit-file", str(tmp_path / "song.mp3"), "-o", str(tmp_path / "o.wav"), "--duration", "10")
-    assert done.returncode == 2 and "MP3 needs an audio decoder (FFmpeg)" in done.stderr
+    assert done.returncode == 2 and "install FFmpeg or convert it to WAV" in done.stderr
+    assert "credit" not in done.stderr                          # nothing is paid for in Fit to Cut
     assert "Traceback" not in done.stderr and not (tmp_path / "o.wav").exists()

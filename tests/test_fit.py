@@ -170,15 +170,40 @@ def test_a_click_after_the_music_is_not_taken_for_its_end(shape):
 
 
 def test_a_cut_too_short_for_the_ending_fades_rather_than_cutting_seconds_off_its_decay():
-    # 8 s of ring-out: a 9 s cut has no room for two opening bars and the ending whole.
+    # 8 s of ring-out: a 6 s cut has room for neither the opening nor the ending whole.
     audio, truth = song(60, bpm=120, ending="ring", ring_seconds=8.0)
-    out, report = F.fit(audio, 9 * RATE, RATE)
-    assert out.frames == 9 * RATE and report.method == "fade" and not report.ending_kept
+    out, report = F.fit(audio, 6 * RATE, RATE)
+    assert out.frames == 6 * RATE and report.method == "fade" and not report.ending_kept
     # The editor is told why: the music has an ending, only not room for it.
     assert report.quality.startswith("the ring-out does not fit this cut whole: faded over the last")
+    # A short cut is heard at the music's own level before it fades: the fade takes a share.
+    assert 0.25 * 6 <= report.fade_seconds <= 0.6 * 6
+    heard = int((6 - report.fade_seconds) * RATE) - RATE // 100
+    assert np.array_equal(out.samples[:heard], audio.samples[:heard])
     # With room for both, the ending is kept whole.
     out, report = F.fit(audio, 14 * RATE, RATE)
     assert report.method == "bars" and report.ending_kept and report.ending_trimmed_ms == 0.0
+
+
+@pytest.mark.parametrize("shape, seconds", [("ring", 9), ("hard", 3)])
+def test_a_sting_is_the_songs_own_ending_faded_in_to_a_bar_line(shape, seconds):
+    # No room for two opening bars and the ending, but the ending alone fits. A music
+    # editor back-times the song's last seconds and fades in the head, up to a downbeat.
+    audio, truth = song(60, bpm=120, ending=shape, ring_seconds=6.0)
+    target = seconds * RATE
+    out, report = F.fit(audio, target, RATE)
+    assert out.frames == target and report.method == "ending" and report.joins == ()
+    assert report.ending_kept and report.ending_error_ms == 0.0 and report.late_start_ms == 0.0
+    # The song's own last samples, untouched after the fade-in: its end of sound on the last frame.
+    end = round(F.find_ending(analyse(audio)).end_of_sound * RATE)
+    fade_in = round(report.fade_in_seconds * RATE)
+    assert 0 < fade_in < 4 * 60 / 120 * RATE                       # less than a bar
+    after = fade_in + RATE // 500                                   # the report rounds to 1 ms
+    assert np.array_equal(out.samples[after:-RATE // 100], audio.samples[end - target + after:end - RATE // 100])
+    assert near([report.fade_in_seconds + (end - target) / RATE], truth.downbeats, 0.03)
+    # Full from the first frame: it rises from nothing, with no silence before the music.
+    assert abs(out.samples[0]).max() < 1e-3 and level_db(out.samples[fade_in // 2:fade_in]) > -40
+    assert report.quality.startswith("a cutdown of the song's ending") and "ends on the last frame" in report.quality
 
 
 def test_landing_gives_way_at_the_start_and_keeps_the_ending():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core.audio import AudioError, DecoderMissing
+from ..core.audio import AudioError
 from ..core.fit import FitError, FitReport
 from ..core.fit_file import fit_file, report_path
 from ..core.library import Library
@@ -89,7 +89,7 @@ def start(scene, strip) -> str | None:
     def work():
         try:
             job.report = fit_file(source, output, timeline.duration_samples, timeline.sample_rate, decoder)
-        except (AudioError, DecoderMissing, FitError) as error:
+        except (AudioError, FitError) as error:
             job.error = f"{source.name} could not be fitted: {error}."
         except OSError as error:
             job.error = f"Could not write {output}: {error.strerror or error}."

@@ -423,7 +423,8 @@ def analyse(audio: Audio) -> Analysis:
     duration = audio.seconds
     loudest = _loudest_second(frames)
     if loudest < SILENT_DB:
-        raise AnalysisError(f"The audio is silent (its loudest second peaks at {loudest:.0f} dBFS).")
+        raise AnalysisError(f"the audio is silent (its loudest second peaks at {loudest:.0f} dBFS): "
+                            "there is no music to fit; choose a file with music in it")
     spf = frames.seconds_per_frame
     period, confidence = estimate_tempo(frames.novelty, spf)
     result = Analysis(duration, frames, pulse=False, confidence=confidence)

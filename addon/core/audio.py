@@ -79,8 +79,8 @@ def load(path: Path, decoder: Decoder | None = None) -> Audio:
             return read_wav(wav)
     if shutil.which("ffmpeg"):
         return _load_with_ffmpeg(path)
-    if path.suffix.lower() == ".mp3":
-        raise DecoderMissing()
+    # The editor's own file: no credits are involved, so DecoderMissing's advice (choose WAV
+    # output) does not apply; converting the file does.
     raise AudioError(f"{path.name}: ScoreFit reads WAV files here; to read "
                      f"{path.suffix or 'this'} files, install FFmpeg or convert it to WAV first.")
 

@@ -16,6 +16,8 @@ How (the README's "How the fit works" says the same for editors):
 4. Render: each join crossfades for as long as the incoming bar allows (short before an
    attack, longer into sustained sound), lines up the two attacks to the sample, and
    matches levels, easing back to the music's own level over two bars.
+A cut too short for the opening and the whole ending (a sting, a short cutdown) is the
+song's own last seconds, back-timed the same way and faded in up to its first bar line.
 Music that runs on (no ending) fades over a phrase from a bar line; music with no clear
 beat joins at its most similar moment with a long crossfade, or fades over 6 s.
 Music shorter than the cut is an error: the pipeline extends it; nothing pads silence.
@@ -48,6 +50,9 @@ LEVEL_MATCH_LIMIT_DB = 6.0
 NO_PULSE_CROSSFADE = 1.5
 NO_PULSE_FADE = 6.0
 FADE_SECONDS = (4.0, 12.0)      # a run-on fade lasts between these, over whole bars
+FADE_SHARE = (0.25, 0.6)        # and, in a short cut, between these shares of it
+IDEAL_FADE = (8.0, 0.4)         # seconds, or this share of a short cut
+DECLICK = 0.005                 # seconds: a cut edge inside sound is ramped over this
 END_TOLERANCE = 0.040           # seconds: the ending lands within a frame at 24 fps
 LATE_START_COST = 1.0           # a bar of silence before the music costs a typical bar change
 LATE_ENDING_COST = 10.0         # an ending cut short: the promise is that it lands whole
@@ -71,7 +76,7 @@ class Join:
 
 @dataclass(frozen=True)
 class FitReport:
-    method: str                 # whole | bars | fade | join | fade-no-beat
+    method: str                 # whole | bars | ending | fade | join | fade-no-beat
     target_samples: int
     source_samples: int
     sample_rate: int
@@ -90,6 +95,7 @@ class FitReport:
     late_start_ms: float = 0.0  # silence before the music comes in, so that its ending lands
     bars: tuple = ()            # output seconds of each bar line heard (for markers to snap to)
     phrases: tuple = ()         # output seconds of each 4-bar phrase start
+    fade_in_seconds: float = 0.0     # an ending cutdown fades in up to its first bar line
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,6 +112,7 @@ class _Plan:
     pieces: list
     joins: list = field(default_factory=list)        # (cost, bar_from, bar_to) per join
     fade: int = 0               # samples faded at the end
+    fade_in: int = 0            # samples faded in at the start
     method: str = "bars"
     error: int | None = 0       # the ending's landing error where the plan decides it (bars: the render)
     ending_kept: bool = True
@@ -128,7 +135,9 @@ def fit(source: Audio, target_samples: int, sample_rate: int = 48000) -> tuple[A
     total = music.frames
     if total < target_samples:
         raise FitError(f"the music ({total / sample_rate:.2f} s) is shorter than the timeline "
-                       f"({target_samples / sample_rate:.2f} s); it must be extended first")
+                       f"({target_samples / sample_rate:.2f} s), and ScoreFit never pads music with silence: "
+                       "choose longer music or a shorter cut (a generated soundtrack is extended until it "
+                       "covers the cut)")
     try:
         analysis = analyse(music)
     except AnalysisError as error:
@@ -170,12 +179,12 @@ def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _P
                      ending_kept=ending.has_ending)
     if analysis.pulse and analysis.downbeat_index.size >= 4:
         if ending.has_ending:
-            plan = _bar_path(music, analysis, ending, target)
+            plan = _bar_path(music, analysis, ending, target) or _ending_cutdown(analysis, ending, target, rate)
             if plan is not None:
                 return plan
         return _phrase_fade(analysis, target, rate)
     if ending.has_ending:
-        plan = _similar_join(music, analysis, ending, target)
+        plan = _similar_join(music, analysis, ending, target) or _ending_cutdown(analysis, ending, target, rate)
         if plan is not None:
             return plan
     fade = min(target, int(NO_PULSE_FADE * rate))
@@ -362,19 +371,43 @@ def _landing(residual, ending: Ending, rate: int, bar: float, lead: int):
     return np.where(late > 1, np.inf, cost), rest, skip
 
 
-# --- run-on music, and music with no beat ---------------------------------------------
+# --- short cuts, run-on music, and music with no beat -----------------------------------
+def _ending_cutdown(analysis: Analysis, ending: Ending, target: int, rate: int) -> _Plan | None:
+    """No room for the opening and the whole ending (a sting, a short cutdown): the song's
+    own last ``target`` samples, so its ending lands whole on the last sample and the cut is
+    full from its first frame. What comes before the first bar line (less than a bar) fades
+    in, so the music arrives on a downbeat. None when even the ending alone is longer."""
+    end_sample = int(round(ending.end_of_sound * rate))
+    landmark = int(round(ending.landmark * rate))
+    start = end_sample - target
+    if start < 0 or start > landmark:
+        return None
+    if analysis.pulse:
+        bar_lines = np.rint(analysis.downbeats * rate).astype(np.int64)
+        after = bar_lines[(bar_lines >= start) & (bar_lines <= landmark)]
+        arrival = int(after[0]) if after.size else landmark
+    else:
+        arrival = min(landmark, start + int(NO_PULSE_CROSSFADE * rate))
+    fade_in = max(arrival - start, int(DECLICK * rate))
+    return _Plan([_Piece(start, end_sample)], method="ending", fade_in=fade_in, error=0)
+
+
 def _phrase_fade(analysis: Analysis, target: int, rate: int) -> _Plan:
-    """Fade over whole bars (a phrase where possible), starting on a bar line."""
+    """Fade over whole bars (a phrase where possible), starting on a bar line. In a short
+    cut the fade takes a share of it, so the music is heard at its own level first."""
     target_s = target / rate
+    shortest = min(FADE_SECONDS[0], FADE_SHARE[0] * target_s)
+    longest = min(FADE_SECONDS[1], FADE_SHARE[1] * target_s)
+    ideal = min(IDEAL_FADE[0], IDEAL_FADE[1] * target_s)
     best = None
     for bar, start in enumerate(analysis.downbeats):
         length = target_s - start
-        if not FADE_SECONDS[0] <= length <= FADE_SECONDS[1]:
+        if not shortest <= length <= longest:
             continue
-        score = abs(length - 8.0) / 8.0 + (0 if (bar - analysis.phrase_offset) % 4 == 0 else 0.5)
+        score = abs(length - ideal) / ideal + (0 if (bar - analysis.phrase_offset) % 4 == 0 else 0.5)
         if best is None or score < best[0]:
             best = (score, start)
-    start = best[1] if best else max(0.0, target_s - FADE_SECONDS[0])
+    start = best[1] if best else max(0.0, target_s - ideal)
     fade = target - int(round(start * rate))
     return _Plan([_Piece(0, target)], fade=fade, method="fade", error=None, ending_kept=False)
 
@@ -460,6 +493,9 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rend
         if k > 0:
             joins.append(_crossfade(out, src, position, piece, pieces[k - 1], rate, beat, plan))
         position += size
+    if plan.fade_in:
+        rise = np.sin(np.linspace(0, np.pi / 2, plan.fade_in, dtype=np.float32)) ** 2
+        out[delay:delay + plan.fade_in] *= rise[:, None]
     fade = min(target, plan.fade)
     if fade:
         ramp = np.cos(np.linspace(0, np.pi / 2, fade, dtype=np.float32)) ** 2
@@ -467,7 +503,7 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rend
         out[target - fade:] *= ramp[:, None]
     elif plan.method != "whole":
         # Never end on a click.
-        declick = min(target, int(0.005 * rate))
+        declick = min(target, int(DECLICK * rate))
         out[target - declick:] *= np.linspace(1, 0, declick, dtype=np.float32)[:, None]
     return _Rendered(Audio(out, rate), joins, pieces, delay, error)
 
@@ -508,6 +544,7 @@ def _report(plan, rendered, analysis, ending, target, total, rate) -> FitReport:
     delay = rendered.delay
     error_ms = None if rendered.error is None else round(1000 * rendered.error / rate, 1)
     fade_seconds = round(plan.fade / rate, 3)
+    fade_in_seconds = round(plan.fade_in / rate, 3)
     return FitReport(
         method=plan.method, target_samples=target, source_samples=total, sample_rate=rate,
         bpm=round(analysis.bpm, 2) if analysis.pulse else None,
@@ -517,16 +554,20 @@ def _report(plan, rendered, analysis, ending, target, total, rate) -> FitReport:
         ending_kept=plan.ending_kept and ending.has_ending, ending_error_ms=error_ms,
         # In a bar path, what the ending lands late by is what came off its decay.
         ending_trimmed_ms=round(1000 * rendered.error / rate, 1) if plan.method == "bars" else 0.0,
-        joins=joins, fade_seconds=fade_seconds,
-        quality=_quality(plan.method, joins, ending.shape, error_ms, fade_seconds, delay / rate, analysis),
+        joins=joins, fade_seconds=fade_seconds, fade_in_seconds=fade_in_seconds,
+        quality=_quality(plan.method, joins, ending.shape, error_ms, fade_seconds, delay / rate, analysis,
+                         fade_in_seconds),
         late_start_ms=round(1000 * delay / rate, 1), **_grid(analysis, rendered.pieces, delay, target, rate))
 
 
-def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis) -> str:
+def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis, fade_in_seconds=0.0) -> str:
     """The fit in plain words, for the hosts to show."""
-    if method in ("whole", "bars"):
+    if method in ("whole", "bars", "ending"):
         if method == "whole":
             words = "the whole song fits: nothing cut"
+        elif method == "ending":
+            words = (f"a cutdown of the song's ending (no room for its opening too), faded in over "
+                     f"{fade_in_seconds:.1f} s{' to a bar line' if analysis.pulse else ''}")
         else:
             cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in joins) or "no cut"
             kind = "clean" if max((j.cost for j in joins), default=0.0) < 1.5 else "audible"
