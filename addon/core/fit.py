@@ -16,8 +16,9 @@ How (the README's "How the fit works" says the same for editors):
 4. Render: each join crossfades for as long as the incoming bar allows (short before an
    attack, longer into sustained sound), lines up the two attacks to the sample, and
    matches levels, easing back to the music's own level over two bars.
-A cut too short for the opening and the whole ending (a sting, a short cutdown) is the
-song's own last seconds, back-timed the same way and faded in up to its first bar line.
+A cut of two phrases or less, or too short for the opening and the whole ending (a sting,
+a short cutdown), is the song's own last seconds, back-timed the same way and faded in up
+to its first bar line.
 Music that runs on (no ending) fades over a phrase from a bar line; music with no clear
 beat joins at its most similar moment with a long crossfade, or fades over 6 s.
 Music shorter than the cut is an error: the pipeline extends it; nothing pads silence.
@@ -42,6 +43,7 @@ LEVEL_COST_DB = 3.0             # a level step of this many dB costs as much as 
 DOUBT_COST = 1.5                # per side of a jump whose bar line the music marks only weakly
 PHASE_DOUBT = 1.0               # per side, where the bars around disagree on the bar phase
 PHASE_SURE = 1.0                # a phase margin (robust z) at which a bar line is sure
+SHORT_CUT_BARS = 8              # a cut this many bars long or less is a cutdown of the ending
 OPENING_BARS = 2                # bars kept before the first jump (with any pickup)
 ATTACK_LEAD = 0.010             # seconds: a cut starts this far before the steepest rise
 SHORT_CROSSFADE = 0.012         # seconds, into a clear attack
@@ -179,7 +181,11 @@ def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _P
                      ending_kept=ending.has_ending)
     if analysis.pulse and analysis.downbeat_index.size >= 4:
         if ending.has_ending:
-            plan = _bar_path(music, analysis, ending, target) or _ending_cutdown(analysis, ending, target, rate)
+            # In two phrases or less, the opening's two bars and a jump leave little of either:
+            # the song's own last bars, with no join and no silence first, make the better cue.
+            short = target <= SHORT_CUT_BARS * np.median(np.diff(analysis.downbeats)) * rate
+            plan = (short and _ending_cutdown(analysis, ending, target, rate)) or \
+                _bar_path(music, analysis, ending, target) or _ending_cutdown(analysis, ending, target, rate)
             if plan is not None:
                 return plan
         return _phrase_fade(analysis, target, rate)
@@ -373,10 +379,11 @@ def _landing(residual, ending: Ending, rate: int, bar: float, lead: int):
 
 # --- short cuts, run-on music, and music with no beat -----------------------------------
 def _ending_cutdown(analysis: Analysis, ending: Ending, target: int, rate: int) -> _Plan | None:
-    """No room for the opening and the whole ending (a sting, a short cutdown): the song's
-    own last ``target`` samples, so its ending lands whole on the last sample and the cut is
-    full from its first frame. What comes before the first bar line (less than a bar) fades
-    in, so the music arrives on a downbeat. None when even the ending alone is longer."""
+    """A cut of two phrases or less, or no room for the opening and the whole ending (a
+    sting, a short cutdown): the song's own last ``target`` samples, so its ending lands
+    whole on the last sample and the cut is full from its first frame. What comes before
+    the first bar line (less than a bar) fades in, so the music arrives on a downbeat.
+    None when even the ending alone is longer than the cut."""
     end_sample = int(round(ending.end_of_sound * rate))
     landmark = int(round(ending.landmark * rate))
     start = end_sample - target
@@ -566,7 +573,7 @@ def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis
         if method == "whole":
             words = "the whole song fits: nothing cut"
         elif method == "ending":
-            words = (f"a cutdown of the song's ending (no room for its opening too), faded in over "
+            words = (f"a cutdown of the song's ending, faded in over "
                      f"{fade_in_seconds:.1f} s{' to a bar line' if analysis.pulse else ''}")
         else:
             cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in joins) or "no cut"
