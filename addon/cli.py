@@ -171,7 +171,7 @@ def _run(args, plan, service) -> int:
         return 130 if snap.state == "cancelled" else 2
     result = snap.result
     print(f"Soundtrack: {result.primary} ({plan.timeline.duration_samples} samples at "
-          f"{plan.timeline.sample_rate} Hz, ending: {result.provenance['fit']['primary']['method']})")
+          f"{plan.timeline.sample_rate} Hz, fit: {result.provenance['fit']['primary']['method']})")
     print(f"Provenance: {result.sidecar}")
     if result.alternate:
         print(f"Alternate take: {result.alternate}")
