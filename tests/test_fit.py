@@ -254,6 +254,10 @@ def test_music_with_no_beat_joins_into_its_ending_or_fades_and_says_so():
     assert out.frames == 30 * RATE
     assert report.method in ("join", "fade-no-beat") and report.bpm is None
     assert report.quality.startswith("no clear beat")
+    # A short cut fades over a share of itself, not from its first frame.
+    out, report = F.fit(ambient(60), 5 * RATE, RATE)
+    assert report.method == "fade-no-beat" and report.fade_seconds == pytest.approx(2.0)
+    assert np.array_equal(out.samples[:int(2.9 * RATE)], ambient(60).samples[:int(2.9 * RATE)])
 
 
 def test_a_jump_into_a_louder_section_is_level_matched():

@@ -184,8 +184,8 @@ def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _P
             # In two phrases or less, the opening's two bars and a jump leave little of either:
             # the song's own last bars, with no join and no silence first, make the better cue.
             short = target <= SHORT_CUT_BARS * np.median(np.diff(analysis.downbeats)) * rate
-            plan = (short and _ending_cutdown(analysis, ending, target, rate)) or \
-                _bar_path(music, analysis, ending, target) or _ending_cutdown(analysis, ending, target, rate)
+            cutdown = _ending_cutdown(analysis, ending, target, rate)
+            plan = cutdown if short and cutdown else _bar_path(music, analysis, ending, target) or cutdown
             if plan is not None:
                 return plan
         return _phrase_fade(analysis, target, rate)
@@ -193,7 +193,8 @@ def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _P
         plan = _similar_join(music, analysis, ending, target) or _ending_cutdown(analysis, ending, target, rate)
         if plan is not None:
             return plan
-    fade = min(target, int(NO_PULSE_FADE * rate))
+    # As over bars: a short cut is heard at its own level before it fades.
+    fade = min(target, int(min(NO_PULSE_FADE, IDEAL_FADE[1] * target / rate) * rate))
     return _Plan([_Piece(0, target)], fade=fade, method="fade-no-beat", error=None, ending_kept=False)
 
 
@@ -593,5 +594,5 @@ def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis
     elif method == "join":
         words = f"no clear beat: joined into the {ending} with a {NO_PULSE_CROSSFADE:.1f} s crossfade"
     else:
-        words = f"no clear beat: faded over the last {fade_seconds:.0f} s"
+        words = f"no clear beat: faded over the last {fade_seconds:.1f} s"
     return f"{words} ({analysis.describe()})"
