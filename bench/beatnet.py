@@ -1,12 +1,12 @@
 """A second, independent reference for the fit bench: BeatNet (Heydari, Cwitkowitz and Duan,
-ISMIR 2021), a CRNN trained on annotated beats and downbeats by other authors on other
-data than madmom's, decoded into beats and bars by madmom's DBN (BeatNet's own offline
-mode). Run only by the bench; ScoreFit never ships it.
+ISMIR 2021), a CRNN trained on annotated beats and downbeats by other authors than
+madmom's, with another architecture and partly other data, decoded into beats and 3/4 or
+4/4 bars by madmom's DBN, as the madmom reference is (BeatNet's own offline mode also
+allows 2/4). Run only by the bench; ScoreFit never ships it.
 
 Why a second reference: "on a bar line" is judged within 30 ms of one tracker's
 downbeats, and trackers disagree on real music. Where two learned trackers disagree with
-each other, no grid can agree with both, so the bench prints how often they agree: the
-ceiling any tracker can reach against either.
+each other, no grid can agree with both, so the bench prints how often they agree.
 
 The model runs in NumPy: madmom's log-filtered spectrogram and its positive difference
 (24 bands an octave, 30 Hz to 17 kHz, 64 ms frames every 20 ms at 22 050 Hz), a 1-D
