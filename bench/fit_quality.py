@@ -79,38 +79,36 @@ def _madmom() -> None:
     importlib.metadata.distribution = distribution
 
 
-def reference_beats(path: Path, audio) -> np.ndarray:
-    """madmom's RNN + DBN downbeat tracker (Böck et al. 2016), 3/4 or 4/4, cached: rows of
-    (seconds, position in the bar; 1 = downbeat)."""
+def _bars(path: Path, audio, name: str, rate: int, fps: float, activations) -> np.ndarray:
+    """A tracker's beats and bars, cached per file: ``activations`` (mono at ``rate`` ->
+    beat and downbeat probabilities at ``fps``) decoded by madmom's DBN into 3/4 or 4/4
+    bars. Rows of (seconds, position in the bar; 1 = downbeat)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    cached = CACHE / f"{path.stem}-{path.stat().st_size}-beats.json"
+    cached = CACHE / f"{path.stem}-{path.stat().st_size}-{name}.json"
     if cached.exists():
         return np.array(json.loads(cached.read_text())).reshape(-1, 2)
-    _madmom()
-    from madmom.features.downbeats import DBNDownBeatTrackingProcessor, RNNDownBeatProcessor
-    from scorefit.core.audio import resample
-    mono = resample(audio, 44100).samples.mean(axis=1)
-    activations = RNNDownBeatProcessor()(mono)
-    beats = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100)(activations)
-    cached.write_text(json.dumps([[float(t), int(position)] for t, position in beats]))
-    return np.array(beats, dtype=float).reshape(-1, 2)
-
-
-def second_reference(path: Path, audio) -> np.ndarray:
-    """BeatNet's CRNN (bench/beatnet.py) decoded by madmom's DBN, 3/4 or 4/4, cached: rows
-    of (seconds, position in the bar; 1 = downbeat), as ``reference_beats``."""
-    cached = CACHE / f"{path.stem}-{path.stat().st_size}-beatnet.json"
-    if cached.exists():
-        return np.array(json.loads(cached.read_text())).reshape(-1, 2)
-    import beatnet
     _madmom()
     from madmom.features.downbeats import DBNDownBeatTrackingProcessor
     from scorefit.core.audio import resample
-    mono = resample(audio, beatnet.RATE).samples.mean(axis=1)
-    activations = beatnet.activations(beatnet.features(mono))
-    beats = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=beatnet.FPS)(activations)
+    mono = resample(audio, rate).samples.mean(axis=1)
+    beats = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=fps)(activations(mono))
     cached.write_text(json.dumps([[float(t), int(position)] for t, position in beats]))
     return np.array(beats, dtype=float).reshape(-1, 2)
+
+
+def reference_beats(path: Path, audio) -> np.ndarray:
+    """madmom's RNN + DBN downbeat tracker (Böck et al. 2016)."""
+    def rnn(mono):
+        from madmom.features.downbeats import RNNDownBeatProcessor
+        return RNNDownBeatProcessor()(mono)
+    return _bars(path, audio, "beats", 44100, 100, rnn)
+
+
+def second_reference(path: Path, audio) -> np.ndarray:
+    """BeatNet's CRNN (bench/beatnet.py), decoded as ``reference_beats`` is."""
+    import beatnet
+    return _bars(path, audio, "beatnet", beatnet.RATE, beatnet.FPS,
+                 lambda mono: beatnet.activations(beatnet.features(mono)))
 
 
 def agreement(ours: np.ndarray, reference: np.ndarray, tolerance: float = 0.030) -> float:
