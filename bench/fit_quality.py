@@ -24,7 +24,9 @@ in build/bench-cache) and features computed here, not by ScoreFit:
 and per case: whether the source's real ending is kept (correlation of the output's last
 5 s with the source's ending >= 0.8), where the source's end of sound lands relative
 to the last sample (ms; positive: the output stops before the music ends), and how late
-the music comes in (the new fit is back-timed: the start gives way, not the ending).
+the music comes in (the new fit is back-timed: the start gives way, not the ending), or how
+far into the song it enters instead, and in how many cases it is heard at once (less than a
+frame at 24 fps of silence first).
 Last, fit time and peak memory for a 10-minute 48 kHz stereo track, in a fresh process.
 """
 from __future__ import annotations
@@ -296,6 +298,8 @@ def measure(path: Path):
                 row["quality"] = report.quality
             # The new fit is back-timed: what the ending does not give, the start does.
             row["late_start_ms"] = getattr(report, "late_start_ms", 0.0)
+            # Or, rather than silence, it enters the song inside its first bar.
+            row["opening_cut_ms"] = getattr(report, "opening_cut_ms", 0.0)
             row["pulse"] = getattr(report, "bpm", None) is not None
             rows.append(row)
     return rows
@@ -304,7 +308,7 @@ def measure(path: Path):
 def summarise(rows):
     print(f"\n{'method':6} {'cases':>5} {'joins':>5} {'on bar':>7} {'level<=3dB':>10} {'lvl med':>7} "
           f"{'harm med':>8} {'timb med':>8} {'end kept':>8} {'end<=42ms':>9} {'err med':>7} {'late med/max s':>14} "
-          f"{'failed':>6}")
+          f"{'in at once':>10} {'failed':>6}")
     for name in METHODS:
         mine = [r for r in rows if r["method"] == name]
         ok = [r for r in mine if "error" not in r]
@@ -319,10 +323,13 @@ def summarise(rows):
         errors = [abs(r["ending_error_ms"]) for r in kept]
         late = [r["late_start_ms"] / 1000 for r in ok]
         late_text = f"{statistics.median(late):.2f}/{max(late):.2f}" if late else "-"
+        # Heard from the first frame: silence of less than a frame at 24 fps first.
+        at_once = [r for r in ok if r["late_start_ms"] <= 42]
         print(f"{name:6} {len(mine):5d} {len(joins):5d} {pct([j for j in joins if j['on_bar']], joins):>7} "
               f"{pct([j for j in joins if j['level'] <= 3], joins):>10} {med('level'):>7} {med('harmony'):>8} "
               f"{med('timbre'):>8} {pct(kept, with_end):>8} {pct(aligned, with_end):>9} "
-              f"{(f'{statistics.median(errors):.0f}' if errors else '-'):>7} {late_text:>14} {len(mine) - len(ok):6d}")
+              f"{(f'{statistics.median(errors):.0f}' if errors else '-'):>7} {late_text:>14} "
+              f"{pct(at_once, ok):>10} {len(mine) - len(ok):6d}")
     dominated = []
     by_case = {}
     for r in rows:
@@ -356,6 +363,10 @@ def summarise(rows):
         print(f"the two references agree (F-measure, 30 ms, mean of {len(tracks)} tracks): beats "
               f"{statistics.mean(t['beats'] for t in tracks.values()):.2f}, downbeats "
               f"{statistics.mean(t['downbeats'] for t in tracks.values()):.2f}")
+        entered = [r["opening_cut_ms"] / 1000 for r in rows if r["method"] == "new" and r.get("opening_cut_ms")]
+        if entered:
+            print(f"new fit, cases that enter the song inside its first bar rather than start late: {len(entered)}, "
+                  f"{statistics.median(entered):.2f} s in (median), {max(entered):.2f} s at most")
         print(f"new fit, joins that jump by whole bars as the reference counts them (both sides on its beats, "
               f"at the same place in the bar): {100 * sum(j['whole_bars'] for j in joins) / len(joins):.0f}%")
 

@@ -7,7 +7,8 @@ Each track of both corpora is fitted to bench-fit's lengths and to 3, 10 and 30 
 must land its ending within a frame at 24 fps; anything else must fail as ``FitError``
 with a message. Prints one line per track, the methods chosen, and every broken promise;
 then, for the short cuts (3, 10 and 30 s: stings, bumpers, spots), in how many the music's
-real ending is kept, of the tracks that have one, and how much of the cut a fade takes.
+real ending is kept, of the tracks that have one, and how much of the cut a fade takes; and
+how many bar cuts are heard from the first frame (less than a frame at 24 fps of silence).
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def sweep(path):
     from scorefit.core.audio import conform
     from scorefit.core.fit import FitError, fit
     music = conform(decode(path), RATE)
-    methods, problems, short = [], [], []
+    methods, problems, short, late = [], [], [], []
     for target in lengths(music.frames):
         name = f"{target / RATE:.0f} s"
         try:
@@ -61,11 +62,13 @@ def sweep(path):
             problems.append(f"{name}: {traceback.format_exc(limit=3)}")
             continue
         methods.append(report.method)
+        if report.method == "bars":
+            late.append(report.late_start_ms / 1000)
         problems += [f"{name}: {p}" for p in broken(out, report, target)]
         if target in SHORT:
             short.append((target // RATE, report.ending != "none", report.ending_kept,
                           report.fade_seconds * RATE / target))
-    return path.name, methods, problems, short
+    return path.name, methods, problems, short, late
 
 
 def main() -> int:
@@ -73,11 +76,12 @@ def main() -> int:
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise SystemExit(f"bench: install the music first (make bench-fit bench-fit-held-out); missing {missing[0]}")
-    tally, failures, short = Counter(), 0, []
+    tally, failures, short, late = Counter(), 0, [], []
     with ProcessPoolExecutor(2) as pool:
-        for name, methods, problems, cuts in pool.map(sweep, paths):
+        for name, methods, problems, cuts, starts in pool.map(sweep, paths):
             tally.update(methods)
             short += cuts
+            late += starts
             failures += len(problems)
             print(f"{name:28} {' '.join(methods)}", flush=True)
             for problem in problems:
@@ -92,6 +96,9 @@ def main() -> int:
         print(f"{seconds:3d} s cuts: the real ending kept in {sum(cut[2] for cut in with_ending)} of "
               f"{len(with_ending)} tracks that have one; {len(fades)} fade, over "
               f"{np.median(fades) if fades else 0:.0%} of the cut (median)")
+    if late:
+        print(f"bar cuts heard from the first frame: {sum(t <= 0.042 for t in late)} of {len(late)}; "
+              f"the rest come in at most {max(late):.2f} s late")
     return 1 if failures else 0
 
 

@@ -32,6 +32,32 @@ def level_db(x):
     return 10 * math.log10(float(np.mean(np.square(x, dtype=np.float64))) + 1e-12)
 
 
+def check_start(out, report, audio, truth):
+    """A bar path's start gives way to its ending: either a breath of silence, then the
+    song's first downbeat, or the song entered inside its first bar and faded in up to a
+    beat, heard from the first frame; never seconds of silence."""
+    late = round(report.late_start_ms * RATE / 1000)
+    cut = round(report.opening_cut_ms * RATE / 1000)
+    assert late == 0 or cut == 0
+    assert late < 0.4 * RATE
+    if cut == 0:
+        assert np.abs(out.samples[:max(0, late - 5)]).max(initial=0.0) == 0.0   # the report rounds to 0.1 ms
+        assert level_db(out.samples[late:late + RATE // 10]) > -30              # the first kick
+        return
+    fade_in = round(report.fade_in_seconds * RATE)
+    beat = 60 / truth.bpm
+    assert 0 < fade_in <= beat * RATE + RATE // 1000
+    assert cut < 4 * beat * RATE                            # inside the opening bar
+    assert abs(out.samples[0]).max() < 1e-3
+    assert near([(cut + fade_in) / RATE], truth.beats, 0.03)  # arrives on a beat
+    # Past the fade-in, the song itself, untouched, up to the first join.
+    first_join = round(report.joins[0].output_seconds * RATE) if report.joins else out.frames
+    heard = slice(fade_in + RATE // 500, min(first_join, fade_in + RATE) - RATE // 100)
+    shift = round(report.opening_cut_ms * RATE / 1000)
+    assert any(np.array_equal(out.samples[heard], audio.samples[heard.start + k:heard.stop + k])
+               for k in range(shift - 5, shift + 6))                    # the report rounds to 0.1 ms
+
+
 # --- analysis ------------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["calm film", "epic chase", "abc"])
 def test_one_grid_with_the_emulators_exact_tempo_and_bar_lines(text):
@@ -94,6 +120,11 @@ def test_emulator_music_is_cut_on_bar_lines_and_its_ending_lands_on_the_last_sam
     assert report.method == "bars" and report.ending == "ring-out" and report.ending_kept
     assert report.joins and report.ending_error_ms == 0.0
     check_joins_on_bars(report, np.arange(0, 151, style.bar_seconds))
+    # Heard from the first frame: the song is entered inside its first bar, on a beat or
+    # faded in up to one, rather than coming in late.
+    assert report.late_start_ms == 0.0 and 0 < report.opening_cut_ms < 1000 * style.bar_seconds
+    assert near([report.opening_cut_ms / 1000 + report.fade_in_seconds], np.arange(0, 151, 60 / style.bpm), 0.012)
+    assert level_db(out.samples[round(report.fade_in_seconds * rate):][:rate // 2]) > -20
     # The ring-out is the song's own: full music before it, near silence at the very end.
     assert level_db(out.samples[-rate // 20:]) < -40
     assert level_db(out.samples[target - 12 * rate:target - 9 * rate]) > -20
@@ -136,13 +167,9 @@ def test_every_ending_shape_is_recognised_kept_whole_and_lands_on_the_last_sampl
     assert report.ending_kept
     check_joins_on_bars(report, truth.downbeats, 0.03)
     # Back-timed: the ending is whole and its sound ends on the last sample; what whole bars
-    # leave over is silence before the music comes in, always less than a bar.
+    # leave over is taken at the start.
     assert report.ending_error_ms == 0.0 and report.ending_trimmed_ms == 0.0
-    bar = truth.meter * 60 / truth.bpm
-    late = round(report.late_start_ms * RATE / 1000)
-    assert 0 <= late < bar * RATE
-    assert np.abs(out.samples[:late - 5]).max(initial=0.0) == 0.0      # the report rounds to 0.1 ms
-    assert level_db(out.samples[late:late + RATE // 10]) > -30      # the first kick
+    check_start(out, report, audio, truth)
     if shape == "hard":
         # The final hit lands its own short decay before the last sample.
         last = np.abs(out.samples[-3 * RATE:, 0])
@@ -212,7 +239,8 @@ def test_landing_gives_way_at_the_start_and_keeps_the_ending():
     bar, lead = 2.0 * RATE, RATE // 2
     # Whole bars make the path short by 0.3 s: the music comes in late; nothing is cut.
     cost, trimmed, skip = F._landing(-int(0.3 * RATE), ending, RATE, bar, lead)
-    assert (trimmed, skip) == (0, 0) and cost == pytest.approx(0.15 * F.LATE_START_COST)
+    assert (trimmed, skip) == (0, 0) and cost == pytest.approx(0.3 * F.LATE_START_COST)
+    late_cost = cost
     # More than a bar late cannot land, nor can a path that would cut into the ending itself.
     assert F._landing(-int(2.1 * RATE), ending, RATE, bar, lead)[0] == np.inf
     assert F._landing(lead + int(4.5 * RATE), ending, RATE, bar, lead)[0] == np.inf
@@ -224,6 +252,15 @@ def test_landing_gives_way_at_the_start_and_keeps_the_ending():
     assert (trimmed, skip) == (int(0.03 * RATE), lead) and cost < 0.1
     cost, trimmed, _ = F._landing(lead + int(0.5 * RATE), ending, RATE, bar, lead)
     assert trimmed == int(0.5 * RATE) and cost > F.LATE_START_COST
+    # Where the start may move into the song (here up to 1.5 s past its lead-in), a path
+    # that long enters the song 0.5 s in instead: cheaper than 0.3 s of silence first.
+    reach = lead + int(1.5 * RATE)
+    cost, trimmed, skip = F._landing(lead + int(0.5 * RATE), ending, RATE, bar, lead, reach)
+    assert (trimmed, skip) == (0, lead + int(0.5 * RATE)) and cost < late_cost
+    # Beyond that reach the ending would be cut short: as without it.
+    cost, trimmed, _ = F._landing(lead + int(1.6 * RATE), ending, RATE, bar, lead, reach)
+    assert trimmed == int(1.6 * RATE) and cost > F.LATE_START_COST
+    assert F._landing(lead + int(4.5 * RATE), ending, RATE, bar, lead, reach)[0] == np.inf
 
 
 def test_a_silent_lead_in_is_measured_for_the_fit_to_use():
@@ -321,8 +358,14 @@ def test_the_report_carries_the_bar_lines_heard_in_the_output():
     out, report = F.fit(audio, 70 * RATE, RATE)
     bars = np.array(report.bars)
     # Bars every bar length through the whole output, the joins included: one grid, from
-    # where the music comes in (the fit is back-timed from its ending).
-    assert bars[0] == pytest.approx(report.late_start_ms / 1000, abs=0.01) and report.late_start_ms < 1000 * style.bar_seconds
+    # where the music comes in (the fit is back-timed from its ending), or, where the song
+    # is entered inside its first bar, from the first bar line heard.
+    if report.opening_cut_ms:
+        assert report.late_start_ms == 0.0
+        assert bars[0] == pytest.approx(style.bar_seconds - report.opening_cut_ms / 1000, abs=0.02)
+    else:
+        assert bars[0] == pytest.approx(report.late_start_ms / 1000, abs=0.01)
+        assert report.late_start_ms < 1000 * style.bar_seconds
     assert bars[-1] > 70 - 3 * style.bar_seconds
     assert np.allclose(np.diff(bars), style.bar_seconds, atol=0.02)
     assert set(report.phrases) <= set(report.bars) and len(report.phrases) >= len(bars) // 4 - 1

@@ -11,8 +11,10 @@ How (the README's "How the fit works" says the same for editors):
    line is a guess, and for each jump. Jumps go from bar line to bar line, so the beat
    and the bar carry on across them.
 3. Land the ending, back-timed: the whole ending's sound ends on the last sample. What
-   whole bars leave over (less than a bar) is taken at the start: silence before the
-   music comes in, or the file's own silent lead-in skipped (``_landing``).
+   whole bars leave over (less than a bar) is taken at the start (``_landing``): the
+   file's own silent lead-in skipped, a breath of silence before the music comes in, or,
+   rather than seconds of silence, the song entered inside its first bar, faded in up to
+   a beat, so the music is heard from the first frame.
 4. Render: each join crossfades for as long as the incoming bar allows (short before an
    attack, longer into sustained sound), lines up the two attacks to the sample, and
    matches levels, easing back to the music's own level over two bars.
@@ -56,7 +58,9 @@ FADE_SHARE = (0.25, 0.6)        # and, in a short cut, between these shares of i
 IDEAL_FADE = (8.0, 0.4)         # seconds, or this share of a short cut
 DECLICK = 0.005                 # seconds: a cut edge inside sound is ramped over this
 END_TOLERANCE = 0.040           # seconds: the ending lands within a frame at 24 fps
-LATE_START_COST = 1.0           # a bar of silence before the music costs a typical bar change
+LATE_START_COST = 2.0           # a second of silence before the music costs two typical bar changes
+ENTRY_COST = (0.25, 0.1)        # entering the song inside its first bar: a fixed cost, and per bar
+                                # left out; so a late start of more than about 0.15 s enters instead
 LATE_ENDING_COST = 10.0         # an ending cut short: the promise is that it lands whole
 
 
@@ -95,9 +99,12 @@ class FitReport:
     fade_seconds: float = 0.0
     quality: str = ""           # plain words for the hosts to show
     late_start_ms: float = 0.0  # silence before the music comes in, so that its ending lands
+    opening_cut_ms: float = 0.0  # how much of the song's opening (past any silent lead-in) is
+                                 # left out instead, so that the music is heard from the first frame
     bars: tuple = ()            # output seconds of each bar line heard (for markers to snap to)
     phrases: tuple = ()         # output seconds of each 4-bar phrase start
-    fade_in_seconds: float = 0.0     # an ending cutdown fades in up to its first bar line
+    fade_in_seconds: float = 0.0     # the head fades in: a cutdown up to its first bar line, an
+                                     # opening entered inside a bar up to its next beat
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,6 +125,7 @@ class _Plan:
     method: str = "bars"
     error: int | None = 0       # the ending's landing error where the plan decides it (bars: the render)
     ending_kept: bool = True
+    opening_cut: int = 0        # samples of the opening left out past the silent lead-in
 
 
 class _Rendered(NamedTuple):
@@ -125,6 +133,7 @@ class _Rendered(NamedTuple):
     joins: list                 # what each join did
     pieces: list                # the source pieces as finally cut
     delay: int                  # samples of silence before the music comes in
+    opening_cut: int            # samples of the song's opening (past its silent lead-in) left out
     error: int | None           # the ending's landing error, signed as in _landing
 
 
@@ -267,9 +276,14 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     jump = costs[:bars - 1, :bars] + JUMP_COST
     pickup = int(starts[0])
     lead = min(int(start_of_sound(analysis) * rate), pickup)
+    # The start may move into the music as far as bar 1's downbeat, less a beat: bar 0 is
+    # still heard, entered on or before its last beat.
+    beats = np.rint(analysis.beats * rate).astype(np.int64)
+    beat = int(round((analysis.beat_seconds or 0.5) * rate))
+    reach = max(lead, int(starts[1]) - beat)
     # Bars differ in length (a half-time section, a held chord, drift): no path longer than
     # the shortest bars can fill is ever short enough, so the search stops there.
-    longest_body = target - pickup + lead + int(ending.trimmable * rate)
+    longest_body = target - pickup + reach + int(ending.trimmable * rate)
     most = int(np.searchsorted(np.cumsum(np.sort(bar_len)), longest_body, side="right")) + 1
     search = _BarSearch(jump, bar_len, max(candidates), min(most, max(candidates)))
     best = None
@@ -285,7 +299,8 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         mid_phrase = 0.0 if (e - analysis.phrase_offset) % 4 == 0 else 0.15
         cost, length = search.into(jump, e)
         # Every path's real length is known, so each is judged by how it lands.
-        landing, trimmed, skip = _landing(pickup + length + tail - target, ending, rate, mean_bar, lead)
+        landing, trimmed, skip = _landing(pickup + length + tail - target, ending, rate, mean_bar, lead,
+                                          reach)
         total = cost + landing + cadence + mid_phrase
         total[:OPENING_BARS - 1] = np.inf
         n, last = np.unravel_index(int(np.argmin(total)), total.shape)
@@ -294,6 +309,11 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     if best is None:
         return None         # no whole bars land the ending: the caller fades instead
     _, path, e, trimmed, skip = best
+    fade_in = 0
+    if skip > lead:
+        # Entered inside a bar: fade in up to the next beat, so the music arrives on it.
+        after = beats[beats > skip]
+        fade_in = max(int(DECLICK * rate), min(int(after[0]) - skip if after.size else 0, beat))
     # A decay cut short dies away over what is left of it rather than stopping.
     remaining = ending.tail * rate - trimmed
     fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > END_TOLERANCE * rate else 0
@@ -306,7 +326,8 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
             piece_start = int(starts[bar])
     pieces.append(_Piece(piece_start, end_sample))
     # The render measures the cut as made: how late the music comes in, how the ending lands.
-    return _Plan(pieces, joins, fade=max(0, fade), method="bars", error=None)
+    return _Plan(pieces, joins, fade=max(0, fade), fade_in=fade_in, method="bars", error=None,
+                 opening_cut=max(0, skip - lead))
 
 
 class _BarSearch:
@@ -357,25 +378,33 @@ class _BarSearch:
         return path[::-1]
 
 
-def _landing(residual, ending: Ending, rate: int, bar: float, lead: int):
-    """(cost, samples trimmed off the ending's decay, samples of lead-in skipped) for paths
-    ``residual`` samples longer than the cut (a number or an array of them).
+def _landing(residual, ending: Ending, rate: int, bar: float, lead: int, reach: int | None = None):
+    """(cost, samples trimmed off the ending's decay, samples skipped at the start) for
+    paths ``residual`` samples longer than the cut (a number or an array of them).
 
     Back-timed, as a music editor times a cue to the picture's end: the ending lands whole
     on the last frame and the start gives way. A path shorter than the cut comes in later
-    (silence first: the render fills it); one longer skips the file's own silent lead-in.
-    Only what neither absorbs comes off the ending's decay: within a frame that is nothing;
-    beyond, it breaks the promise and costs most. A path that would come in more than a bar
-    late, or cut into the ending itself, cannot land: its cost is infinite."""
+    (silence first: the render fills it). One longer skips the file's own silent lead-in
+    (``lead`` samples), then, up to ``reach`` samples from the file's start, enters the
+    song inside its opening bar: so a path one bar longer that enters the song mid-bar
+    competes with a late start, and wins where the silence would last more than a breath.
+    Only what none of these absorbs comes off the ending's decay: within a frame that is
+    nothing; beyond, it breaks the promise and costs most. A path that would come in more
+    than a bar late, or cut into the ending itself, cannot land: its cost is infinite."""
     residual = np.asarray(residual, dtype=np.int64)
-    late = np.maximum(-residual, 0) / bar
+    late = np.maximum(-residual, 0)
     skip = np.clip(residual, 0, lead)
     rest = np.maximum(residual - skip, 0)
+    within_frame = rest <= int(END_TOLERANCE * rate)
+    enters = ~within_frame & (rest <= max(0, (lead if reach is None else reach) - lead))
     cost = np.select(
-        [residual <= 0, rest <= int(END_TOLERANCE * rate), rest <= int(ending.trimmable * rate)],
-        [LATE_START_COST * late, 0.1 * rest / (END_TOLERANCE * rate), LATE_ENDING_COST + rest / (0.5 * bar)],
+        [residual <= 0, within_frame, enters, rest <= int(ending.trimmable * rate)],
+        [LATE_START_COST * late / rate, 0.1 * rest / (END_TOLERANCE * rate),
+         ENTRY_COST[0] + ENTRY_COST[1] * rest / bar, LATE_ENDING_COST + rest / (0.5 * bar)],
         np.inf)
-    return np.where(late > 1, np.inf, cost), rest, skip
+    skip = np.where(enters, skip + rest, skip)
+    rest = np.where(enters, 0, rest)
+    return np.where(late > bar, np.inf, cost), rest, skip
 
 
 # --- short cuts, run-on music, and music with no beat -----------------------------------
@@ -481,6 +510,13 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rend
             left.end = _attack(src, left.end, rate) - before
             right.start = _attack(src, right.start, rate) - before
     length = sum(p.end - p.start for p in pieces)
+    opening_cut = plan.opening_cut
+    if opening_cut:
+        # Entered inside the opening: the start, not the ending, takes up what lining up the
+        # attacks moved (a few ms).
+        pieces[0].start += length - target
+        opening_cut += length - target
+        length = target
     if plan.method == "bars":
         # Back-timed: what the bars (and lining up attacks) leave short is silence before the
         # music comes in; what they leave long comes off the ending's decay, and is reported.
@@ -513,7 +549,7 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rend
         # Never end on a click.
         declick = min(target, int(DECLICK * rate))
         out[target - declick:] *= np.linspace(1, 0, declick, dtype=np.float32)[:, None]
-    return _Rendered(Audio(out, rate), joins, pieces, delay, error)
+    return _Rendered(Audio(out, rate), joins, pieces, delay, opening_cut, error)
 
 
 def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
@@ -564,11 +600,13 @@ def _report(plan, rendered, analysis, ending, target, total, rate) -> FitReport:
         ending_trimmed_ms=round(1000 * rendered.error / rate, 1) if plan.method == "bars" else 0.0,
         joins=joins, fade_seconds=fade_seconds, fade_in_seconds=fade_in_seconds,
         quality=_quality(plan.method, joins, ending.shape, error_ms, fade_seconds, delay / rate, analysis,
-                         fade_in_seconds),
-        late_start_ms=round(1000 * delay / rate, 1), **_grid(analysis, rendered.pieces, delay, target, rate))
+                         fade_in_seconds, rendered.opening_cut / rate),
+        late_start_ms=round(1000 * delay / rate, 1), opening_cut_ms=round(1000 * rendered.opening_cut / rate, 1),
+        **_grid(analysis, rendered.pieces, delay, target, rate))
 
 
-def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis, fade_in_seconds=0.0) -> str:
+def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis, fade_in_seconds=0.0,
+             opening_cut=0.0) -> str:
     """The fit in plain words, for the hosts to show."""
     if method in ("whole", "bars", "ending"):
         if method == "whole":
@@ -588,6 +626,9 @@ def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis
             words += f"; the {ending} ends on the last frame"
         if late_start >= 0.01:
             words += f", so the music comes in {late_start:.2f} s after the start"
+        elif opening_cut >= 0.01:
+            words += f", so the music enters {opening_cut:.2f} s into the song, " + (
+                f"faded in over {fade_in_seconds:.2f} s to a beat" if fade_in_seconds >= 0.05 else "on a beat")
     elif method == "fade":
         cause = "no ending in the music" if ending == "none" else f"the {ending} does not fit this cut whole"
         words = f"{cause}: faded over the last {fade_seconds:.1f} s from a bar line"
