@@ -298,7 +298,7 @@ def measure(path: Path):
                 row["quality"] = report.quality
             # The new fit is back-timed: what the ending does not give, the start does.
             row["late_start_ms"] = getattr(report, "late_start_ms", 0.0)
-            # Or, rather than silence, it enters the song inside its first bar.
+            # Or, rather than silence, it enters the song before its second bar line.
             row["opening_cut_ms"] = getattr(report, "opening_cut_ms", 0.0)
             row["pulse"] = getattr(report, "bpm", None) is not None
             rows.append(row)
@@ -365,7 +365,7 @@ def summarise(rows):
               f"{statistics.mean(t['downbeats'] for t in tracks.values()):.2f}")
         entered = [r["opening_cut_ms"] / 1000 for r in rows if r["method"] == "new" and r.get("opening_cut_ms")]
         if entered:
-            print(f"new fit, cases that enter the song inside its first bar rather than start late: {len(entered)}, "
+            print(f"new fit, cases that enter the song before its second bar line rather than start late: {len(entered)}, "
                   f"{statistics.median(entered):.2f} s in (median), {max(entered):.2f} s at most")
         print(f"new fit, joins that jump by whole bars as the reference counts them (both sides on its beats, "
               f"at the same place in the bar): {100 * sum(j['whole_bars'] for j in joins) / len(joins):.0f}%")

@@ -3,12 +3,15 @@
     make bench-fit-sweep    (the music of bench-fit and bench-fit-held-out)
 
 Each track of both corpora is fitted to bench-fit's lengths and to 3, 10 and 30 s
-(stings and short cuts, which bench-fit does not try) and 1 and 2 s short of the track. Every fit must come out exactly as long as asked, finite and unclipped; a bar cut
-must land its ending within a frame at 24 fps; anything else must fail as ``FitError``
-with a message. Prints one line per track, the methods chosen, and every broken promise;
-then, for the short cuts (3, 10 and 30 s: stings, bumpers, spots), in how many the music's
-real ending is kept, of the tracks that have one, and how much of the cut a fade takes; and
-how many bar cuts are heard from the first frame (less than a frame at 24 fps of silence).
+(stings and short cuts, which bench-fit does not try) and 1 and 2 s short of the track.
+Every fit must come out exactly as long as asked, finite and unclipped; a bar cut must
+land its ending within a frame at 24 fps, and its start must give way by less than a bar
+(silence first, or the song entered before its second bar line and faded in up to a beat); a
+fit that cannot be made must fail as ``FitError`` with a message. Prints one line per
+track, the methods chosen, and every broken promise; then, for the short cuts (3, 10 and
+30 s: stings, bumpers, spots), in how many the music's real ending is kept, of the tracks
+that have one, and how much of the cut a fade takes; and how many bar cuts are heard from
+the first frame (less than a frame at 24 fps of silence).
 """
 from __future__ import annotations
 
@@ -40,6 +43,16 @@ def broken(out, report, target: int) -> list[str]:
         problems.append(f"peaks at {np.abs(out.samples).max():.1f}")
     if report.method in ("bars", "ending") and abs(report.ending_error_ms) > 42:
         problems.append(f"ending {report.ending_error_ms:+.0f} ms off the last frame")
+    if report.method == "bars":
+        # The start gives way by less than a bar: late, or entered before the song's second
+        # bar line (in its first bar, or in a pickup before it), fading in up to a beat.
+        beat = 60 / report.bpm
+        if report.late_start_ms > 1000 * report.meter * beat:
+            problems.append(f"comes in {report.late_start_ms:.0f} ms late: more than a bar")
+        if report.late_start_ms and report.opening_cut_ms:
+            problems.append("comes in late and also leaves out some of the opening")
+        if report.opening_cut_ms and not 0 < report.fade_in_seconds <= beat + 0.001:
+            problems.append(f"enters the song with a {report.fade_in_seconds:.2f} s fade-in, not up to a beat")
     return problems
 
 

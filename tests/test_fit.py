@@ -353,6 +353,19 @@ def test_fit_is_sample_exact_for_long_timelines(minutes, rate, fps):
     assert out.frames == tl.duration_samples == math.ceil(Fraction(frames) / tl.fps.fraction * rate)
 
 
+def test_a_cut_a_little_shorter_than_the_song_enters_it_and_plays_it_through():
+    # 0.6 s shorter than the song's sound: no join is worth that; the song is entered
+    # 0.6 s in, faded in up to a beat, and plays through to its own ending.
+    audio, truth = song(40, bpm=120, ending="ring")
+    end = round(F.find_ending(analyse(audio)).end_of_sound * RATE)
+    target = end - int(0.6 * RATE)
+    out, report = F.fit(audio, target, RATE)
+    assert report.method == "bars" and report.joins == () and report.ending_error_ms == 0.0
+    assert report.late_start_ms == 0.0 and report.opening_cut_ms == pytest.approx(600, abs=15)
+    assert report.quality.startswith("no cut inside the song: it plays through; the ring-out ends on the last frame")
+    check_start(out, report, audio, truth)
+
+
 def test_the_report_carries_the_bar_lines_heard_in_the_output():
     audio, style = emulator_song(120, ending=True, text="calm film")
     out, report = F.fit(audio, 70 * RATE, RATE)

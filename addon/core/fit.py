@@ -13,8 +13,9 @@ How (the README's "How the fit works" says the same for editors):
 3. Land the ending, back-timed: the whole ending's sound ends on the last sample. What
    whole bars leave over (less than a bar) is taken at the start (``_landing``): the
    file's own silent lead-in skipped, a breath of silence before the music comes in, or,
-   rather than seconds of silence, the song entered inside its first bar, faded in up to
-   a beat, so the music is heard from the first frame.
+   rather than seconds of silence, the song entered before its second bar line (in its
+   first bar, or in a pickup before it), faded in up to a beat, so the music is heard
+   from the first frame.
 4. Render: each join crossfades for as long as the incoming bar allows (short before an
    attack, longer into sustained sound), lines up the two attacks to the sample, and
    matches levels, easing back to the music's own level over two bars.
@@ -59,7 +60,7 @@ IDEAL_FADE = (8.0, 0.4)         # seconds, or this share of a short cut
 DECLICK = 0.005                 # seconds: a cut edge inside sound is ramped over this
 END_TOLERANCE = 0.040           # seconds: the ending lands within a frame at 24 fps
 LATE_START_COST = 2.0           # a second of silence before the music costs two typical bar changes
-ENTRY_COST = (0.25, 0.1)        # entering the song inside its first bar: a fixed cost, and per bar
+ENTRY_COST = (0.25, 0.1)        # entering the song before its second bar line: a fixed cost, and per bar
                                 # left out; so a late start of more than about 0.15 s enters instead
 LATE_ENDING_COST = 10.0         # an ending cut short: the promise is that it lands whole
 
@@ -386,7 +387,7 @@ def _landing(residual, ending: Ending, rate: int, bar: float, lead: int, reach: 
     on the last frame and the start gives way. A path shorter than the cut comes in later
     (silence first: the render fills it). One longer skips the file's own silent lead-in
     (``lead`` samples), then, up to ``reach`` samples from the file's start, enters the
-    song inside its opening bar: so a path one bar longer that enters the song mid-bar
+    song within its opening: so a path one bar longer that enters the song mid-bar
     competes with a late start, and wins where the silence would last more than a breath.
     Only what none of these absorbs comes off the ending's decay: within a frame that is
     nothing; beyond, it breaks the promise and costs most. A path that would come in more
@@ -614,9 +615,11 @@ def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis
         elif method == "ending":
             words = (f"a cutdown of the song's ending, faded in over "
                      f"{fade_in_seconds:.1f} s{' to a bar line' if analysis.pulse else ''}")
+        elif not joins:
+            words = "no cut inside the song: it plays through"
         else:
-            cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in joins) or "no cut"
-            kind = "clean" if max((j.cost for j in joins), default=0.0) < 1.5 else "audible"
+            cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in joins)
+            kind = "clean" if max(j.cost for j in joins) < 1.5 else "audible"
             words = f"{kind} cut at {cuts}"
         if error_ms is not None and error_ms > END_TOLERANCE * 1000:
             words += f"; the {ending} is cut {error_ms / 1000:.2f} s short"
