@@ -105,7 +105,7 @@ class FitReport:
     bars: tuple = ()            # output seconds of each bar line heard (for markers to snap to)
     phrases: tuple = ()         # output seconds of each 4-bar phrase start
     fade_in_seconds: float = 0.0     # the head fades in: a cutdown up to its first bar line, an
-                                     # opening entered inside a bar up to its next beat
+                                     # opening entered part-way up to its next beat
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -312,7 +312,7 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     _, path, e, trimmed, skip = best
     fade_in = 0
     if skip > lead:
-        # Entered inside a bar: fade in up to the next beat, so the music arrives on it.
+        # Entered part-way into the opening: fade in up to the next beat, so the music arrives on it.
         after = beats[beats > skip]
         fade_in = max(int(DECLICK * rate), min(int(after[0]) - skip if after.size else 0, beat))
     # A decay cut short dies away over what is left of it rather than stopping.
