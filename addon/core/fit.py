@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from .errors import ScoreFitError
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -587,28 +587,27 @@ def _report(plan, rendered, analysis, ending, target, total, rate) -> FitReport:
              bar_from, bar_to, round(cost, 3), round(r["crossfade_ms"], 1), r["gain_db"])
         for (cost, bar_from, bar_to), r in zip(plan.joins, rendered.joins))
     delay = rendered.delay
-    error_ms = None if rendered.error is None else round(1000 * rendered.error / rate, 1)
-    fade_seconds = round(plan.fade / rate, 3)
-    fade_in_seconds = round(plan.fade_in / rate, 3)
-    return FitReport(
+    report = FitReport(
         method=plan.method, target_samples=target, source_samples=total, sample_rate=rate,
         bpm=round(analysis.bpm, 2) if analysis.pulse else None,
         meter=analysis.meter if analysis.pulse else None,
         meter_confidence=round(analysis.meter_confidence, 3),
         beat_confidence=round(analysis.confidence, 3), ending=ending.shape,
-        ending_kept=plan.ending_kept and ending.has_ending, ending_error_ms=error_ms,
+        ending_kept=plan.ending_kept and ending.has_ending,
+        ending_error_ms=None if rendered.error is None else round(1000 * rendered.error / rate, 1),
         # In a bar path, what the ending lands late by is what came off its decay.
         ending_trimmed_ms=round(1000 * rendered.error / rate, 1) if plan.method == "bars" else 0.0,
-        joins=joins, fade_seconds=fade_seconds, fade_in_seconds=fade_in_seconds,
-        quality=_quality(plan.method, joins, ending.shape, error_ms, fade_seconds, delay / rate, analysis,
-                         fade_in_seconds, rendered.opening_cut / rate),
+        joins=joins, fade_seconds=round(plan.fade / rate, 3), fade_in_seconds=round(plan.fade_in / rate, 3),
         late_start_ms=round(1000 * delay / rate, 1), opening_cut_ms=round(1000 * rendered.opening_cut / rate, 1),
         **_grid(analysis, rendered.pieces, delay, target, rate))
+    return replace(report, quality=_quality(report, analysis))
 
 
-def _quality(method, joins, ending, error_ms, fade_seconds, late_start, analysis, fade_in_seconds=0.0,
-             opening_cut=0.0) -> str:
+def _quality(report: FitReport, analysis: Analysis) -> str:
     """The fit in plain words, for the hosts to show."""
+    method, joins, ending, error_ms = report.method, report.joins, report.ending, report.ending_error_ms
+    fade_seconds, fade_in_seconds = report.fade_seconds, report.fade_in_seconds
+    late_start, opening_cut = report.late_start_ms / 1000, report.opening_cut_ms / 1000
     if method in ("whole", "bars", "ending"):
         if method == "whole":
             words = "the whole song fits: nothing cut"
