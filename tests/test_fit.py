@@ -165,7 +165,7 @@ def half_time(analysis, start, beats):
 def test_bars_of_different_lengths_still_land_the_ending_on_the_last_sample(monkeypatch, target_s):
     audio, style = emulator_song(150, ending=True)
     grid = half_time(analyse(audio), 32, 128)
-    monkeypatch.setattr(F, "analyse", lambda music: grid)
+    monkeypatch.setattr(F, "analyse", lambda music, options: grid)
     target = round(target_s * RATE)
     out, report = F.fit(audio, target, RATE)
     # A path is judged by its own length, not by a count of "typical" bars.
@@ -187,7 +187,7 @@ def test_every_ending_shape_is_recognised_kept_whole_and_lands_on_the_last_sampl
     # Back-timed: the ending is whole and its sound ends on the last sample; what whole bars
     # leave over is taken at the start.
     # Within a frame at 24 fps: whole bars may leave a few ms to come off the inaudible rest.
-    assert 0.0 <= report.ending_error_ms <= 1000 * F.END_TOLERANCE
+    assert 0.0 <= report.ending_error_ms <= 1000 * F.FitOptions.end_tolerance
     assert report.ending_trimmed_ms == report.ending_error_ms
     check_start(out, report, audio, truth)
     # What a listener hears as the end (the song's own loudness judges it) is the last frame:
@@ -252,7 +252,7 @@ def test_a_sting_is_the_songs_own_ending_faded_in_to_a_bar_line(shape, seconds):
     fade_in = round(report.fade_in_seconds * RATE)
     assert 0 < fade_in < 4 * 60 / 120 * RATE                       # less than a bar
     after = fade_in + RATE // 500                                   # the report rounds to 1 ms
-    close = int(F.END_RAMP * RATE)                                  # the inaudible rest is closed
+    close = int(F.FitOptions.end_ramp * RATE)                                  # the inaudible rest is closed
     assert np.array_equal(out.samples[after:-close], audio.samples[end - target + after:end - close])
     assert near([report.fade_in_seconds + (end - target) / RATE], truth.downbeats, 0.03)
     # Full from the first frame: it rises from nothing, with no silence before the music.
@@ -265,7 +265,7 @@ def test_landing_gives_way_at_the_start_and_keeps_the_ending():
     bar, lead = 2.0 * RATE, RATE // 2
     # Whole bars make the path short by 0.3 s: the music comes in late; nothing is cut.
     cost, trimmed, skip = F._landing(-int(0.3 * RATE), ending, RATE, bar, lead)
-    assert (trimmed, skip) == (0, 0) and cost == pytest.approx(0.3 * F.LATE_START_COST)
+    assert (trimmed, skip) == (0, 0) and cost == pytest.approx(0.3 * F.FitOptions.late_start_cost)
     late_cost = cost
     # More than a bar late cannot land, nor can a path that would cut into the ending itself.
     assert F._landing(-int(2.1 * RATE), ending, RATE, bar, lead)[0] == np.inf
@@ -277,7 +277,7 @@ def test_landing_gives_way_at_the_start_and_keeps_the_ending():
     cost, trimmed, skip = F._landing(lead + int(0.03 * RATE), ending, RATE, bar, lead)
     assert (trimmed, skip) == (int(0.03 * RATE), lead) and cost < 0.1
     cost, trimmed, _ = F._landing(lead + int(0.5 * RATE), ending, RATE, bar, lead)
-    assert trimmed == int(0.5 * RATE) and cost > F.LATE_START_COST
+    assert trimmed == int(0.5 * RATE) and cost > F.FitOptions.late_start_cost
     # Where the start may move into the song (here up to 1.5 s past its lead-in), a path
     # that long enters the song 0.5 s in instead: cheaper than 0.3 s of silence first.
     reach = lead + int(1.5 * RATE)
@@ -285,7 +285,7 @@ def test_landing_gives_way_at_the_start_and_keeps_the_ending():
     assert (trimmed, skip) == (0, lead + int(0.5 * RATE)) and cost < late_cost
     # Beyond that reach the ending would be cut short: as without it.
     cost, trimmed, _ = F._landing(lead + int(1.6 * RATE), ending, RATE, bar, lead, reach)
-    assert trimmed == int(1.6 * RATE) and cost > F.LATE_START_COST
+    assert trimmed == int(1.6 * RATE) and cost > F.FitOptions.late_start_cost
     assert F._landing(lead + int(4.5 * RATE), ending, RATE, bar, lead, reach)[0] == np.inf
 
 
@@ -305,7 +305,7 @@ def test_a_loop_with_no_ending_fades_over_whole_bars_from_a_bar_line():
     target = int(60.2 * RATE)
     out, report = F.fit(audio, target, RATE)
     assert report.method == "fade" and report.ending == "none" and not report.ending_kept
-    assert F.FADE_SECONDS[0] <= report.fade_seconds <= F.FADE_SECONDS[1]
+    assert F.FitOptions.fade_seconds[0] <= report.fade_seconds <= F.FitOptions.fade_seconds[1]
     assert near([60.2 - report.fade_seconds], truth.downbeats, 0.03)
     assert np.abs(out.samples[-64:]).max() < 1e-6
     assert level_db(out.samples[int(40 * RATE):int(41 * RATE)]) > -25
@@ -497,4 +497,4 @@ def test_a_jump_between_bar_lines_that_shifts_the_beat_is_known_to_slip():
     slip = F.beat_slip(mixed)
     true_lines = np.isin(mixed.downbeats, analysis.downbeats)
     across = slip[np.ix_(true_lines, ~true_lines)]
-    assert np.median(across) > F.SLIP_SURE
+    assert np.median(across) > F.FitOptions.slip_sure

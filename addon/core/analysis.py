@@ -26,19 +26,34 @@ import numpy as np
 
 from .audio import Audio
 
-FRAME_SECONDS = 0.0107          # analysis hop: 512 samples at 48 kHz
-MIN_BPM, MAX_BPM = 40.0, 220.0
-PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.0
-LOW_WEIGHT = 0.25
-SLOWER_RATIO = 0.75             # take half the tempo when it scores this close
-TWO_THIRDS_RATIO = 0.45         # a 3:2 misreading gives way to a beat this strong (see below)
-SPLIT_MARGIN = 0.05             # how much better a beat's thirds must recur than its halves
-SILENT_DB = -60.0               # a track whose loudest second is below this is silence
-CHROMA_LOW, CHROMA_HIGH = 55.0, 5000.0
-KICK_PHASE_RATIO = 1.5         # half a beat over carries this many times the low-band onsets: the
-                                # tracker locked onto a syncopation (snare or hats on every off-beat)
-PULSE_SALIENCE = 5.5            # onsets on the tracked beats vs on average: pads and drones
-                                # score about 4, music with a beat 6 and (much) more
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Every tuned number of the analysis, with its unit and why; the defaults are what
+    ``bench/fit_ground_truth.py`` and ``bench/fit_quality.py`` measured. Pass a changed
+    copy (``dataclasses.replace``) through ``fit(..., options=FitOptions(analysis=...))``."""
+    frame_seconds: float = 0.0107       # s, the onset hop: 512 samples at 48 kHz, fine enough to time a beat
+    min_bpm: float = 40.0               # BPM, the slowest beat read
+    max_bpm: float = 220.0              # BPM, the fastest beat read
+    prior_bpm: float = 120.0            # BPM, where the log-normal tempo prior peaks
+    prior_octaves: float = 1.0          # octaves, the prior's width: a tempo an octave off weighs 0.61
+    low_weight: float = 0.25            # share of the low-band onsets in the novelty: orchestral low
+                                        # ends are held notes, so it cannot count fully
+    slower_ratio: float = 0.75          # take half the tempo when it scores this close: a half-tempo
+                                        # grid's bars are two real bars, so cuts stay on bar lines
+    two_thirds_ratio: float = 0.45      # a 3:2 misreading gives way to a beat this strong
+    split_margin: float = 0.05          # how much better a beat's thirds must recur than its halves
+    silent_db: float = -60.0            # dBFS: a track whose loudest second is below this is silence
+    chroma_hz: tuple = (55.0, 5000.0)   # Hz, the pitch range read as harmony
+    kick_phase_ratio: float = 1.5       # half a beat over carries this many times the low-band onsets:
+                                        # the tracker locked onto a syncopation (a snare on every off-beat)
+    pulse_salience: float = 5.5         # onsets on the tracked beats vs on average: pads and drones
+                                        # score about 4, music with a beat 6 and (much) more
+    onset_latency: float = 0.006        # s, centred frames see an attack this early (measured on kicks)
+    bar_switch_cost: float = 12.0       # robust z, for the bar phase to restart mid-track: rare, so one
+                                        # odd bar does not move every bar line after it
+    three_four: tuple = (1.25, 0.3)     # 3/4 must explain the downbeats this many times better than 4/4,
+                                        # and clearly at all: a 4/4 bar also changes on beat 3
+    phase_bars: int = 8                 # bars either side that vote on how sure a bar line is
 
 
 class AnalysisError(ScoreFitError, ValueError):
@@ -97,7 +112,7 @@ class Analysis:
 
 
 # --- frame features ------------------------------------------------------------
-def _filterbanks(n_fft: int, rate: int):
+def _filterbanks(n_fft: int, rate: int, chroma_hz: tuple = AnalysisOptions.chroma_hz):
     freqs = np.fft.rfftfreq(n_fft, 1 / rate)
     # Log-spaced triangular bands, 40 Hz to 16 kHz: the spectral envelope (timbre).
     top = min(16000.0, rate / 2 * 0.95)
@@ -110,16 +125,13 @@ def _filterbanks(n_fft: int, rate: int):
         bands[:, b] = np.clip(np.minimum(rise, fall), 0, None)
     # Pitch classes, 55 Hz to 5 kHz, each bin weighted by how close it is to a semitone.
     chroma = np.zeros((freqs.size, 12), dtype=np.float32)
-    usable = (freqs >= CHROMA_LOW) & (freqs <= min(CHROMA_HIGH, rate / 2))
+    usable = (freqs >= chroma_hz[0]) & (freqs <= min(chroma_hz[1], rate / 2))
     midi = 69 + 12 * np.log2(np.maximum(freqs[usable], 1.0) / 440.0)
     nearest = np.rint(midi)
     weight = np.exp(-0.5 * ((midi - nearest) / 0.25) ** 2)
     chroma[np.flatnonzero(usable), nearest.astype(int) % 12] = weight
     low = (freqs >= 30) & (freqs <= 200)
     return bands, chroma, low
-
-
-ONSET_LATENCY = 0.006           # centred frames see an attack this early (measured on kicks)
 
 
 def _analysis_signal(audio: Audio) -> tuple[np.ndarray, int]:
@@ -159,9 +171,9 @@ def _stft_power(signal: np.ndarray, n_fft: int, hop: int, chunk: int, reduce):
     return parts
 
 
-def frame_features(audio: Audio) -> Frames:
+def frame_features(audio: Audio, options: AnalysisOptions = AnalysisOptions()) -> Frames:
     signal, rate = _analysis_signal(audio)
-    hop = max(32, int(round(rate * FRAME_SECONDS)))
+    hop = max(32, int(round(rate * options.frame_seconds)))
     n_fft = 1 << int(np.ceil(np.log2(2 * hop)))       # 1024 at 24 kHz: about 43 ms
     flux_fb, _, low = _filterbanks(n_fft, rate)
     window_power = float((np.hanning(n_fft) ** 2).sum()) * n_fft
@@ -177,7 +189,7 @@ def frame_features(audio: Audio) -> Frames:
     # so a chord change is not smeared into the beat before or after it.
     tonal_fft = 1 << int(np.ceil(np.log2(rate * 0.17)))   # 4096 at 24 kHz
     tonal_hop = tonal_fft // 2
-    bands_fb, chroma_fb, _ = _filterbanks(tonal_fft, rate)
+    bands_fb, chroma_fb, _ = _filterbanks(tonal_fft, rate, options.chroma_hz)
 
     def tonal_measures(power):
         pitch = np.sqrt(power) @ chroma_fb
@@ -199,7 +211,7 @@ def frame_features(audio: Audio) -> Frames:
     low_novelty = np.minimum(low_novelty, np.percentile(low_novelty, 99.9))
     # Kick and bass mark the beat in much music (cymbals and hats often mark its halves);
     # in orchestral music the low end is mostly held notes, so it counts for a quarter.
-    novelty = broad / (broad.std() + 1e-9) + LOW_WEIGHT * low_novelty / (low_novelty.std() + 1e-9)
+    novelty = broad / (broad.std() + 1e-9) + options.low_weight * low_novelty / (low_novelty.std() + 1e-9)
     return Frames(spf, novelty, broad, low_novelty, loudness.astype(np.float32), tonal_hop / rate, chroma,
                   timbre)
 
@@ -213,7 +225,8 @@ def _detrend(signal: np.ndarray, seconds_per_frame: float) -> np.ndarray:
 
 
 # --- tempo and beats -----------------------------------------------------------
-def estimate_tempo(novelty: np.ndarray, seconds_per_frame: float) -> tuple[float, float]:
+def estimate_tempo(novelty: np.ndarray, seconds_per_frame: float,
+                   options: AnalysisOptions = AnalysisOptions()) -> tuple[float, float]:
     """(beat period in frames, confidence) from the novelty's autocorrelation over the
     whole track, weighted by a log-normal tempo prior: one reading per track."""
     x = novelty - novelty.mean()
@@ -225,19 +238,19 @@ def estimate_tempo(novelty: np.ndarray, seconds_per_frame: float) -> tuple[float
         return 0.0, 0.0
     acf /= acf[0]
     acf /= np.maximum(1, n - np.arange(n)) / n        # unbiased: long lags are not penalised
-    lo = max(2, int(60.0 / MAX_BPM / seconds_per_frame))
-    hi = min(n // 4, int(60.0 / MIN_BPM / seconds_per_frame) + 1)
+    lo = max(2, int(60.0 / options.max_bpm / seconds_per_frame))
+    hi = min(n // 4, int(60.0 / options.min_bpm / seconds_per_frame) + 1)
     if hi <= lo + 2:
         return 0.0, 0.0
     lags = np.arange(lo, hi)
     bpm = 60.0 / (lags * seconds_per_frame)
-    prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
+    prior = np.exp(-0.5 * (np.log2(bpm / options.prior_bpm) / options.prior_octaves) ** 2)
     score = np.maximum(acf[lags], 0) * prior
-    best = _not_three_halves(acf, lags, int(np.argmax(score)))
+    best = _not_three_halves(acf, lags, int(np.argmax(score)), options)
     # Between a tempo and its half, lean slower: a half-tempo grid's bars are two real bars,
     # so cuts stay on bar lines; a double-tempo grid would put half of them mid-bar.
     slower = int(np.argmin(np.abs(lags - 2 * lags[best])))
-    if abs(lags[slower] - 2 * lags[best]) <= 1 and score[slower] >= SLOWER_RATIO * score[best]:
+    if abs(lags[slower] - 2 * lags[best]) <= 1 and score[slower] >= options.slower_ratio * score[best]:
         best = slower
     period = float(lags[best])
     if 0 < best < lags.size - 1:                 # parabolic interpolation of the peak
@@ -248,7 +261,7 @@ def estimate_tempo(novelty: np.ndarray, seconds_per_frame: float) -> tuple[float
     return period, confidence
 
 
-def _not_three_halves(acf: np.ndarray, lags: np.ndarray, best: int) -> int:
+def _not_three_halves(acf: np.ndarray, lags: np.ndarray, best: int, options: AnalysisOptions) -> int:
     """Guard against reading a beat and a half as the beat. With steady eighth notes every
     multiple of the eighth recurs, and a 3-3-2 kick (or any three-eighth figure) can make
     three eighths recur most. A beat divides in two: where the chosen period does not
@@ -261,8 +274,8 @@ def _not_three_halves(acf: np.ndarray, lags: np.ndarray, best: int) -> int:
     two_thirds = int(np.argmin(np.abs(lags - 2 * period / 3)))
     if abs(lags[two_thirds] - 2 * period / 3) > 1.5:
         return best
-    if recurs(period / 3) > recurs(period / 2) + SPLIT_MARGIN and \
-            recurs(lags[two_thirds]) >= TWO_THIRDS_RATIO * recurs(period):
+    if recurs(period / 3) > recurs(period / 2) + options.split_margin and \
+            recurs(lags[two_thirds]) >= options.two_thirds_ratio * recurs(period):
         near = np.arange(max(0, two_thirds - 2), min(lags.size, two_thirds + 3))
         return int(near[np.argmax(acf[lags[near]])])
     return best
@@ -374,7 +387,7 @@ def downbeat_evidence(chroma: np.ndarray) -> np.ndarray:
     return _robust_z(1 - cosine)
 
 
-def bar_positions(evidence: np.ndarray, meter: int, switch_cost: float = 12.0) -> tuple[np.ndarray, float]:
+def bar_positions(evidence: np.ndarray, meter: int, switch_cost: float = AnalysisOptions.bar_switch_cost) -> tuple[np.ndarray, float]:
     """Viterbi over bar positions: advance one position per beat, or (rarely) restart the bar."""
     n = evidence.size
     states = np.arange(meter)
@@ -405,7 +418,8 @@ def _window_sum(x: np.ndarray, reach: int) -> np.ndarray:
     return cumulative[np.minimum(index + reach + 1, x.size)] - cumulative[np.maximum(index - reach, 0)]
 
 
-def phase_margin(evidence: np.ndarray, positions: np.ndarray, meter: int, bars: int = 8) -> np.ndarray:
+def phase_margin(evidence: np.ndarray, positions: np.ndarray, meter: int,
+                 bars: int = AnalysisOptions.phase_bars) -> np.ndarray:
     """Per beat: how much better the bar phase in use explains the downbeat evidence of the
     ``bars`` bars either side than the best other phase would. Near 0 or below, the bar
     line there is a guess; cuts go where it is large."""
@@ -426,23 +440,43 @@ def phase_margin(evidence: np.ndarray, positions: np.ndarray, meter: int, bars: 
     return own - others.max(axis=0)
 
 
-def analyse(audio: Audio) -> Analysis:
-    frames = frame_features(audio)
+def analyse(audio: Audio, options: AnalysisOptions = AnalysisOptions()) -> Analysis:
+    """One beat grid for the whole track, its bars and phrases, and per-beat features.
+
+    Parameters
+    ----------
+    audio : Audio
+        The music, at any rate and channel count.
+    options : AnalysisOptions
+        The tuned numbers (the defaults are the measured ones).
+
+    Returns
+    -------
+    Analysis
+        With ``pulse`` False where no beat worth cutting on was found (pads, drones).
+
+    Raises
+    ------
+    AnalysisError
+        The audio is silent.
+    """
+    frames = frame_features(audio, options)
     duration = audio.seconds
     loudest = _loudest_second(frames)
-    if loudest < SILENT_DB:
+    if loudest < options.silent_db:
         raise AnalysisError(f"the audio is silent (its loudest second peaks at {loudest:.0f} dBFS): "
                             "there is no music to fit; choose a file with music in it")
     spf = frames.seconds_per_frame
-    period, confidence = estimate_tempo(frames.novelty, spf)
+    period, confidence = estimate_tempo(frames.novelty, spf, options)
     result = Analysis(duration, frames, pulse=False, confidence=confidence)
     if period <= 0:
         return result
-    beat_frames = _on_the_kick(track_beats(frames.novelty, period, attack=frames.attack), frames, period)
+    beat_frames = _on_the_kick(track_beats(frames.novelty, period, attack=frames.attack), frames, period,
+                               options.kick_phase_ratio)
     if beat_frames.size < 8:
         return result
     result.salience = beat_salience(frames.novelty, beat_frames)
-    if result.salience < PULSE_SALIENCE:
+    if result.salience < options.pulse_salience:
         return result
     edges = np.append(beat_frames, beat_frames[-1] + period) * spf
     onset_bounds = np.minimum(np.rint(edges / spf).astype(int), frames.novelty.size)
@@ -451,30 +485,31 @@ def analyse(audio: Audio) -> Analysis:
     timbre = _by_beat(frames.timbre, tonal_bounds)
     loud = 10 * np.log10(_by_beat(10 ** (frames.loudness / 10), onset_bounds) + 1e-12)
     evidence = downbeat_evidence(chroma)
-    fits = {m: bar_positions(evidence, m) for m in (4, 3)}
+    fits = {m: bar_positions(evidence, m, options.bar_switch_cost) for m in (4, 3)}
     # 3/4 must be clearly better: most music is in 4, and a 4/4 bar also changes on beat 3.
-    meter = 3 if fits[3][1] > 1.25 * fits[4][1] and fits[3][1] > 0.3 else 4
+    better, clearly = options.three_four
+    meter = 3 if fits[3][1] > better * fits[4][1] and fits[3][1] > clearly else 4
     positions, contrast = fits[meter]
     result.pulse = True
     # The tempo the beats keep: the slope through all of them (the average under drift).
     result.bpm = 60.0 / float(np.polyfit(np.arange(beat_frames.size), beat_frames * spf, 1)[0])
     result.meter = meter
     result.meter_confidence = float(np.clip(contrast / 2.0, 0.0, 1.0))
-    result.beats = beat_frames * spf + ONSET_LATENCY
+    result.beats = beat_frames * spf + options.onset_latency
     result.bar_position = positions
     result.beat_chroma = chroma
     result.beat_timbre = timbre
     result.beat_loudness = loud
     result.downbeat_evidence = evidence
-    result.phase_margin = phase_margin(evidence, positions, meter)
+    result.phase_margin = phase_margin(evidence, positions, meter, options.phase_bars)
     result.phrase_offset = _phrase_offset(result)
     return result
 
 
-def _on_the_kick(beats: np.ndarray, frames: Frames, period: float) -> np.ndarray:
+def _on_the_kick(beats: np.ndarray, frames: Frames, period: float, ratio: float) -> np.ndarray:
     """The beat where the kick and bass are. Onset strength alone follows whatever hits
     hardest, and a snare on every off-beat out-hits the beat; the low band marks the beat
-    itself. Where half a beat over carries ``KICK_PHASE_RATIO`` times the low-band onsets,
+    itself. Where half a beat over carries ``ratio`` times the low-band onsets,
     the beats move there. (On the ground truth no track read at the right phase carries
     more than 1.01 times; the ratio leaves those alone.)"""
     if beats.size < 4:
@@ -484,7 +519,7 @@ def _on_the_kick(beats: np.ndarray, frames: Frames, period: float) -> np.ndarray
     def low(at):
         index = np.clip(np.rint(at).astype(int)[:, None] + np.arange(-reach, reach + 1), 0, frames.low_novelty.size - 1)
         return float(frames.low_novelty[index].max(axis=1).mean())
-    if low(middle) > KICK_PHASE_RATIO * low(beats[1:]):
+    if low(middle) > ratio * low(beats[1:]):
         return _refine(middle, frames.attack, period)
     return beats
 

@@ -13,7 +13,7 @@ How (the README's "How the fit works" says the same for editors):
    also checked on the onsets themselves (``beat_slip``): one whose rhythm recurs only
    off the beat is chosen only where no jump keeps it.
 3. Land the ending, back-timed: the whole ending, to where a listener hears it end
-   (``ending.AUDIBLE_BELOW_LOUD_DB``), ends on the last sample. What
+   (``EndingOptions.audible_below_loud_db``), ends on the last sample. What
    whole bars leave over (less than a bar) is taken at the start (``_landing``): the
    file's own silent lead-in skipped, a breath of silence before the music comes in, or,
    rather than seconds of silence, the song entered before its second bar line (in its
@@ -38,44 +38,52 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .analysis import Analysis, AnalysisError, analyse, bar_features
+from .analysis import Analysis, AnalysisError, AnalysisOptions, analyse, bar_features
 from .audio import Audio, conform
-from .ending import Ending, find_ending, start_of_sound
+from .ending import Ending, EndingOptions, find_ending, start_of_sound
 
-JUMP_COST = 0.6                 # per jump, in median bar-to-bar changes: fewer jumps are better
-OFF_PHRASE_COST = 0.5           # a jump that leaves the 4-bar phrase grid
-MID_PHRASE_COST = 0.25          # a jump that lands inside a phrase rather than at its start
-LEVEL_COST_DB = 3.0             # a level step of this many dB costs as much as a typical bar change
-DOUBT_COST = 1.5                # per side of a jump whose bar line the music marks only weakly
-PHASE_DOUBT = 1.0               # per side, where the bars around disagree on the bar phase
-PHASE_SURE = 1.0                # a phase margin (robust z) at which a bar line is sure
-SHORT_CUT_BARS = 8              # a cut this many bars long or less is a cutdown of the ending
-OPENING_BARS = 2                # bars kept before the first jump (with any pickup)
-ATTACK_LEAD = 0.010             # seconds: a cut starts this far before the steepest rise
-SHORT_CROSSFADE = 0.012         # seconds, into a clear attack
-LONG_CROSSFADE = 0.12           # seconds, into sustained sound
-LEVEL_MATCH_LIMIT_DB = 6.0
-NO_PULSE_CROSSFADE = 1.5
-NO_PULSE_FADE = 6.0
-FADE_SECONDS = (4.0, 12.0)      # a run-on fade lasts between these, over whole bars
-FADE_SHARE = (0.25, 0.6)        # and, in a short cut, between these shares of it
-IDEAL_FADE = (8.0, 0.4)         # seconds, or this share of a short cut
-DECLICK = 0.005                 # seconds: a cut edge inside sound is ramped over this
-END_RAMP = 0.03                 # seconds: the last frame closes over this; what it fades lies past the
-                                # audible end (ending.AUDIBLE_BELOW_LOUD_DB down), so it moves no ending
-END_TOLERANCE = 0.040           # seconds: the ending lands within a frame at 24 fps
-LATE_START_COST = 4.0           # a second of silence before the music costs four typical bar changes:
-                                # a quarter second of it at the top of a video is already heard as a gap
-ENTRY_COST = (0.25, 0.1)        # entering the song before its second bar line: a fixed cost, and per bar
-                                # left out; so a late start of more than about 0.15 s enters instead
-BEAT_SLIP_COST = 6.0            # a join whose rhythm recurs off the beat: more than any change of
-                                # harmony or level, so it is chosen only where no join keeps the beat
-SLIP_SURE = 0.25                # the share of rhythm match lost on the beat at which a join surely slips
-SLIP_WINDOW_BEATS = 2.0         # beats of onsets either side of a bar line compared for recurrence
-SLIP_USUAL_SHARE = 0.6         # of a track's usual bar-to-bar recurrence: a pair that matches less at
-                                # any shift has no common beat (another section's pattern matches more)
-SLIP_TOLERANCE = 0.020          # seconds: a recurrence this close to the bar line keeps the beat
-LATE_ENDING_COST = 10.0         # an ending cut short: the promise is that it lands whole
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Every tuned number of the fit, with its unit and why; costs are in units of the
+    track's own median bar-to-bar change. The defaults are what the benches measured;
+    ``bench/fit_ground_truth.py`` sweeps copies (``dataclasses.replace``), never the code."""
+    analysis: AnalysisOptions = AnalysisOptions()
+    ending: EndingOptions = EndingOptions()
+    jump_cost: float = 0.6                # per jump, in median bar-to-bar changes: fewer jumps are better
+    off_phrase_cost: float = 0.5          # a jump that leaves the 4-bar phrase grid
+    mid_phrase_cost: float = 0.25         # a jump that lands inside a phrase rather than at its start
+    level_cost_db: float = 3.0            # a level step of this many dB costs as much as a typical bar change
+    doubt_cost: float = 1.5               # per side of a jump whose bar line the music marks only weakly
+    phase_doubt: float = 1.0              # per side, where the bars around disagree on the bar phase
+    phase_sure: float = 1.0               # a phase margin (robust z) at which a bar line is sure
+    short_cut_bars: int = 8               # a cut this many bars long or less is a cutdown of the ending
+    opening_bars: int = 2                 # bars kept before the first jump (with any pickup)
+    attack_lead: float = 0.010            # seconds: a cut starts this far before the steepest rise
+    short_crossfade: float = 0.012        # seconds, into a clear attack
+    long_crossfade: float = 0.12          # seconds, into sustained sound
+    level_match_limit_db: float = 6.0     # dB, the most a join's level is matched by
+    no_pulse_crossfade: float = 1.5       # s, a join in music with no beat crossfades this long
+    no_pulse_fade: float = 6.0            # s, music with no beat fades over at most this
+    fade_seconds: tuple = (4.0, 12.0)     # a run-on fade lasts between these, over whole bars
+    fade_share: tuple = (0.25, 0.6)       # and, in a short cut, between these shares of it
+    ideal_fade: tuple = (8.0, 0.4)        # seconds, or this share of a short cut
+    declick: float = 0.005                # seconds: a cut edge inside sound is ramped over this
+    end_ramp: float = 0.03                # seconds: the last frame closes over this; what it fades lies past the
+                                          # audible end (EndingOptions.audible_below_loud_db down), so it moves no ending
+    end_tolerance: float = 0.040          # seconds: the ending lands within a frame at 24 fps
+    late_start_cost: float = 4.0          # a second of silence before the music costs four typical bar changes:
+                                          # a quarter second of it at the top of a video is already heard as a gap
+    entry_cost: tuple = (0.25, 0.1)       # entering the song before its second bar line: a fixed cost, and per bar
+                                          # left out; so a late start of more than about 0.15 s enters instead
+    beat_slip_cost: float = 6.0           # a join whose rhythm recurs off the beat: more than any change of
+                                          # harmony or level, so it is chosen only where no join keeps the beat
+    slip_sure: float = 0.25               # the share of rhythm match lost on the beat at which a join surely slips
+    slip_window_beats: float = 2.0        # beats of onsets either side of a bar line compared for recurrence
+    slip_usual_share: float = 0.6         # of a track's usual bar-to-bar recurrence: a pair that matches less at
+                                          # any shift has no common beat (another section's pattern matches more)
+    slip_tolerance: float = 0.020         # seconds: a recurrence this close to the bar line keeps the beat
+    late_ending_cost: float = 10.0        # an ending cut short: the promise is that it lands whole
 
 
 class FitError(ScoreFitError, ValueError):
@@ -152,8 +160,32 @@ class _Rendered(NamedTuple):
 
 
 # --- the public entry ---------------------------------------------------------
-def fit(source: Audio, target_samples: int, sample_rate: int = 48000) -> tuple[Audio, FitReport]:
-    """Return music exactly ``target_samples`` long at ``sample_rate``, with a real ending."""
+def fit(source: Audio, target_samples: int, sample_rate: int = 48000,
+        options: FitOptions = FitOptions()) -> tuple[Audio, FitReport]:
+    """Music exactly ``target_samples`` long, cut on its bars, with its real ending.
+
+    Parameters
+    ----------
+    source : Audio
+        The music, at least as long as the cut, at any rate.
+    target_samples : int
+        The cut's length in samples at ``sample_rate``.
+    sample_rate : int
+        The output's rate.
+    options : FitOptions
+        The tuned numbers of the analysis, the ending and the search (the defaults are the
+        measured ones).
+
+    Returns
+    -------
+    (Audio, FitReport)
+        The fitted music and what was done, in numbers and in plain words.
+
+    Raises
+    ------
+    FitError
+        The cut is empty, the music is shorter than it, or silent.
+    """
     if target_samples <= 0:
         raise FitError("the timeline is empty")
     music = conform(source, sample_rate)
@@ -164,13 +196,13 @@ def fit(source: Audio, target_samples: int, sample_rate: int = 48000) -> tuple[A
                        "choose longer music or a shorter cut (a generated soundtrack is extended until it "
                        "covers the cut)")
     try:
-        analysis = analyse(music)
+        analysis = analyse(music, options.analysis)
     except AnalysisError as error:
         raise FitError(str(error)) from None
-    ending = find_ending(analysis)
-    plan = _choose(music, analysis, ending, target_samples)
-    rendered = _render(music, analysis, plan, target_samples)
-    return rendered.audio, _report(plan, rendered, analysis, ending, target_samples, total, sample_rate)
+    ending = find_ending(analysis, options.ending)
+    plan = _choose(music, analysis, ending, target_samples, options)
+    rendered = _render(music, analysis, plan, target_samples, options)
+    return rendered.audio, _report(plan, rendered, analysis, ending, target_samples, total, sample_rate, options)
 
 
 def _grid(analysis: Analysis, pieces: list, delay: int, target: int, rate: int) -> dict:
@@ -194,7 +226,7 @@ def _grid(analysis: Analysis, pieces: list, delay: int, target: int, rate: int) 
             "phrases": tuple(round(t, 4) for t in phrases if t < limit)}
 
 
-def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _Plan:
+def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int, o: FitOptions) -> _Plan:
     rate = music.rate
     end_sample = int(round(ending.end_of_sound * rate))
     if target >= end_sample:
@@ -206,23 +238,23 @@ def _choose(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _P
         if ending.has_ending:
             # In two phrases or less, the opening's two bars and a jump leave little of either:
             # the song's own last bars, with no join and no silence first, make the better cue.
-            short = target <= SHORT_CUT_BARS * np.median(np.diff(analysis.downbeats)) * rate
-            cutdown = _ending_cutdown(analysis, ending, target, rate)
-            plan = cutdown if short and cutdown else _bar_path(music, analysis, ending, target) or cutdown
+            short = target <= o.short_cut_bars * np.median(np.diff(analysis.downbeats)) * rate
+            cutdown = _ending_cutdown(analysis, ending, target, rate, o)
+            plan = cutdown if short and cutdown else _bar_path(music, analysis, ending, target, o) or cutdown
             if plan is not None:
                 return plan
-        return _phrase_fade(analysis, target, rate)
+        return _phrase_fade(analysis, target, rate, o)
     if ending.has_ending:
-        plan = _similar_join(music, analysis, ending, target) or _ending_cutdown(analysis, ending, target, rate)
+        plan = _similar_join(music, analysis, ending, target, o) or _ending_cutdown(analysis, ending, target, rate, o)
         if plan is not None:
             return plan
     # As over bars: a short cut is heard at its own level before it fades.
-    fade = min(target, int(min(NO_PULSE_FADE, IDEAL_FADE[1] * target / rate) * rate))
+    fade = min(target, int(min(o.no_pulse_fade, o.ideal_fade[1] * target / rate) * rate))
     return _Plan([_Piece(0, target)], fade=fade, method="fade-no-beat", error=None, ending_kept=False)
 
 
 # --- the bar path ------------------------------------------------------------------
-def _jump_costs(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
+def _jump_costs(analysis: Analysis, o: FitOptions) -> tuple[np.ndarray, np.ndarray]:
     """(cost, heard)[a, j]: leave after bar a, resume at the start of bar j (j > a + 1).
     ``heard`` is what the listener hears change (harmony, timbre, level: the report's join
     cost); ``cost`` adds what the search also weighs (phrases, how sure the bar lines are)."""
@@ -253,52 +285,54 @@ def _jump_costs(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
     step_h = np.median(np.diag(cosine(f["chroma"][:-1], f["chroma"][1:]))) + 1e-3
     step_t = np.median(np.diag(euclid(f["timbre"][:-1], f["timbre"][1:]))) + 1e-3
     # harmony and timbre each sum two sides: their mean over both, weighted equally.
-    heard = (harmony / step_h + timbre / step_t) / 4 + level / LEVEL_COST_DB
+    heard = (harmony / step_h + timbre / step_t) / 4 + level / o.level_cost_db
     # A jump that stumbles off the beat is the worst thing a join can do, and the bar lines
     # cannot tell (a grid at a wrong tempo ratio puts them between beats): the onsets say.
-    heard += BEAT_SLIP_COST * np.clip(beat_slip(analysis)[nxt, :] / SLIP_SURE, 0.0, 1.0)
+    heard += o.beat_slip_cost * np.clip(beat_slip(analysis, o)[nxt, :] / o.slip_sure, 0.0, 1.0)
     cost = heard.copy()
     phase = (np.arange(bars) - analysis.phrase_offset) % 4
-    cost += np.where(phase[nxt][:, None] != phase[None, :], OFF_PHRASE_COST, 0.0)
-    cost += np.where(phase[None, :] != 0, MID_PHRASE_COST, 0.0)
+    cost += np.where(phase[nxt][:, None] != phase[None, :], o.off_phrase_cost, 0.0)
+    cost += np.where(phase[None, :] != 0, o.mid_phrase_cost, 0.0)
     # Cut where the music itself marks the bar line (a chord change, a hit): there the
     # downbeat is surest, and a cut there is what a music editor would choose.
     strength = analysis.downbeat_evidence[analysis.downbeat_index]
     doubt = np.clip(1.0 - strength / 2.0, 0.0, 1.0)
     # And where the bars around it agree on the phase: there the bar line is no guess.
     margin = analysis.phase_margin[analysis.downbeat_index]
-    doubt = doubt + PHASE_DOUBT * np.clip(1.0 - margin / PHASE_SURE, 0.0, 1.0)
-    cost += DOUBT_COST * (doubt[nxt][:, None] + doubt[None, :])
+    doubt = doubt + o.phase_doubt * np.clip(1.0 - margin / o.phase_sure, 0.0, 1.0)
+    cost += o.doubt_cost * (doubt[nxt][:, None] + doubt[None, :])
     a, j = np.meshgrid(np.arange(bars), np.arange(bars), indexing="ij")
     cost[j <= a + 1] = np.inf
-    cost[a < OPENING_BARS - 1] = np.inf
+    cost[a < o.opening_bars - 1] = np.inf
     return cost, heard
 
 
-def beat_slip(analysis: Analysis) -> np.ndarray:
+def beat_slip(analysis: Analysis, o: FitOptions = FitOptions()) -> np.ndarray:
     """How much a jump between two bar lines would stumble off the beat, Remix-style.
 
     Parameters
     ----------
     analysis : Analysis
         With a pulse: its downbeats and onset novelty are used.
+    o : FitOptions
+        ``slip_window_beats``, ``slip_tolerance`` and ``slip_usual_share`` are used.
 
     Returns
     -------
     numpy.ndarray
         ``slip[p, q]`` in 0..1 for a jump from bar line ``p`` to bar line ``q``: the onsets
-        around ``q`` (``SLIP_WINDOW_BEATS`` either side) are matched against those around
+        around ``q`` (``o.slip_window_beats`` either side) are matched against those around
         ``p`` shifted by up to half a beat; 0 where they match best unshifted (within
-        ``SLIP_TOLERANCE``), towards 1 where the rhythm recurs only off the bar line, so
+        ``o.slip_tolerance``), towards 1 where the rhythm recurs only off the bar line, so
         that jump would shift the beat, or recurs far less than the track's bars usually do
         (a tempo change lies between them).
     """
     frames = analysis.frames
     spf = frames.seconds_per_frame
     beat = analysis.beat_seconds or 0.5
-    half = max(2, int(round(SLIP_WINDOW_BEATS * beat / spf)))
+    half = max(2, int(round(o.slip_window_beats * beat / spf)))
     reach = max(2, int(round(beat / 2 / spf)))
-    keep = max(1, int(round(SLIP_TOLERANCE / spf)))
+    keep = max(1, int(round(o.slip_tolerance / spf)))
     pad = half + reach
     envelope = np.concatenate([np.zeros(pad, np.float32), frames.novelty.astype(np.float32),
                                np.zeros(pad, np.float32)])
@@ -312,12 +346,12 @@ def beat_slip(analysis: Analysis) -> np.ndarray:
     match = (shifted.reshape(bars * shifts, -1) @ around.T).reshape(bars, shifts, bars).transpose(0, 2, 1)
     # Against the best shift, or against how well this track's bars usually recur where no
     # shift matches (the tempo differs either side: no jump between them keeps the beat).
-    best = np.maximum(match.max(axis=2), SLIP_USUAL_SHARE * np.median(match.max(axis=2)))
+    best = np.maximum(match.max(axis=2), o.slip_usual_share * np.median(match.max(axis=2)))
     on_beat = match[:, :, reach - keep:reach + keep + 1].max(axis=2)
     return np.clip(1.0 - on_beat / np.maximum(best, 1e-9), 0.0, 1.0)
 
 
-def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _Plan | None:
+def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int, o: FitOptions) -> _Plan | None:
     rate = music.rate
     downbeats = analysis.downbeats
     bars = downbeats.size
@@ -331,16 +365,15 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
                   and landmark - starts[e] <= 8 * mean_bar]
     if not candidates:
         return None
-    costs, heard = _jump_costs(analysis)
-    jump = costs[:bars - 1, :bars] + JUMP_COST
+    costs, heard = _jump_costs(analysis, o)
+    jump = costs[:bars - 1, :bars] + o.jump_cost
     pickup = int(starts[0])
-    lead = min(int(start_of_sound(analysis) * rate), pickup)
-    # The start may move into the music as far as bar 1's downbeat, less a beat: bar 0 is
-    # still heard, entered on or before its last beat.
+    lead = min(int(start_of_sound(analysis, o.ending) * rate), pickup)
+    # The start may move into the music up to bar 1's downbeat (faded in to it): entering
+    # late in bar 0 beats coming in late, which every listener hears as a gap.
     beats = np.rint(analysis.beats * rate).astype(np.int64)
     beat = int(round((analysis.beat_seconds or 0.5) * rate))
-    # Entering up to the second bar line itself (faded in to it) beats coming in late.
-    reach = max(lead, int(starts[1]) - int(DECLICK * rate))
+    reach = max(lead, int(starts[1]) - int(o.declick * rate))
     # Bars differ in length (a half-time section, a held chord, drift): no path longer than
     # the shortest bars can fill is ever short enough, so the search stops there.
     longest_body = target - pickup + reach + int(ending.trimmable * rate)
@@ -349,7 +382,7 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     best = None
     for e in candidates:
         tail = end_sample - int(starts[e])
-        if target - pickup - tail < OPENING_BARS * mean_bar * 0.9:
+        if target - pickup - tail < o.opening_bars * mean_bar * 0.9:
             # No room for the opening and this ending whole: cutting seconds off its decay
             # is no ending (a 10 s cut of a song with a 15 s ring-out fades instead).
             continue
@@ -360,9 +393,9 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
         cost, length = search.into(jump, e)
         # Every path's real length is known, so each is judged by how it lands.
         landing, trimmed, skip = _landing(pickup + length + tail - target, ending, rate, mean_bar, lead,
-                                          reach)
+                                          reach, o)
         total = cost + landing + cadence + mid_phrase
-        total[:OPENING_BARS - 1] = np.inf
+        total[:o.opening_bars - 1] = np.inf
         n, last = np.unravel_index(int(np.argmin(total)), total.shape)
         if np.isfinite(total[n, last]) and (best is None or total[n, last] < best[0]):
             best = (float(total[n, last]), search.path(n + 1, last), e, int(trimmed[n, last]), int(skip[n, last]))
@@ -373,10 +406,10 @@ def _bar_path(music: Audio, analysis: Analysis, ending: Ending, target: int) -> 
     if skip > lead:
         # Entered part-way into the opening: fade in up to the next beat, so the music arrives on it.
         after = beats[beats > skip]
-        fade_in = max(int(DECLICK * rate), min(int(after[0]) - skip if after.size else 0, beat))
+        fade_in = max(int(o.declick * rate), min(int(after[0]) - skip if after.size else 0, beat))
     # A decay cut short dies away over what is left of it rather than stopping.
     remaining = ending.tail * rate - trimmed
-    fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > END_TOLERANCE * rate else 0
+    fade = int(min(remaining, max(0.2 * rate, 0.6 * remaining))) if trimmed > o.end_tolerance * rate else 0
     pieces, joins = [], []
     piece_start = skip
     for previous, bar in zip(path, path[1:] + [e]):
@@ -438,7 +471,8 @@ class _BarSearch:
         return path[::-1]
 
 
-def _landing(residual, ending: Ending, rate: int, bar: float, lead: int, reach: int | None = None):
+def _landing(residual, ending: Ending, rate: int, bar: float, lead: int, reach: int | None = None,
+             o: FitOptions = FitOptions()):
     """(cost, samples trimmed off the ending's decay, samples skipped at the start) for
     paths ``residual`` samples longer than the cut (a number or an array of them).
 
@@ -455,12 +489,12 @@ def _landing(residual, ending: Ending, rate: int, bar: float, lead: int, reach: 
     late = np.maximum(-residual, 0)
     skip = np.clip(residual, 0, lead)
     rest = np.maximum(residual - skip, 0)
-    within_frame = rest <= int(END_TOLERANCE * rate)
+    within_frame = rest <= int(o.end_tolerance * rate)
     enters = ~within_frame & (rest <= max(0, (lead if reach is None else reach) - lead))
     cost = np.select(
         [residual <= 0, within_frame, enters, rest <= int(ending.trimmable * rate)],
-        [LATE_START_COST * late / rate, 0.1 * rest / (END_TOLERANCE * rate),
-         ENTRY_COST[0] + ENTRY_COST[1] * rest / bar, LATE_ENDING_COST + rest / (0.5 * bar)],
+        [o.late_start_cost * late / rate, 0.1 * rest / (o.end_tolerance * rate),
+         o.entry_cost[0] + o.entry_cost[1] * rest / bar, o.late_ending_cost + rest / (0.5 * bar)],
         np.inf)
     skip = np.where(enters, skip + rest, skip)
     rest = np.where(enters, 0, rest)
@@ -468,7 +502,7 @@ def _landing(residual, ending: Ending, rate: int, bar: float, lead: int, reach: 
 
 
 # --- short cuts, run-on music, and music with no beat -----------------------------------
-def _ending_cutdown(analysis: Analysis, ending: Ending, target: int, rate: int) -> _Plan | None:
+def _ending_cutdown(analysis: Analysis, ending: Ending, target: int, rate: int, o: FitOptions) -> _Plan | None:
     """A cut of two phrases or less, or no room for the opening and the whole ending (a
     sting, a short cutdown): the song's own last ``target`` samples, so its ending lands
     whole on the last sample and the cut is full from its first frame. What comes before
@@ -484,18 +518,18 @@ def _ending_cutdown(analysis: Analysis, ending: Ending, target: int, rate: int) 
         after = bar_lines[(bar_lines >= start) & (bar_lines <= landmark)]
         arrival = int(after[0]) if after.size else landmark
     else:
-        arrival = min(landmark, start + int(NO_PULSE_CROSSFADE * rate))
-    fade_in = max(arrival - start, int(DECLICK * rate))
+        arrival = min(landmark, start + int(o.no_pulse_crossfade * rate))
+    fade_in = max(arrival - start, int(o.declick * rate))
     return _Plan([_Piece(start, end_sample)], method="ending", fade_in=fade_in, error=0)
 
 
-def _phrase_fade(analysis: Analysis, target: int, rate: int) -> _Plan:
+def _phrase_fade(analysis: Analysis, target: int, rate: int, o: FitOptions) -> _Plan:
     """Fade over whole bars (a phrase where possible), starting on a bar line. In a short
     cut the fade takes a share of it, so the music is heard at its own level first."""
     target_s = target / rate
-    shortest = min(FADE_SECONDS[0], FADE_SHARE[0] * target_s)
-    longest = min(FADE_SECONDS[1], FADE_SHARE[1] * target_s)
-    ideal = min(IDEAL_FADE[0], IDEAL_FADE[1] * target_s)
+    shortest = min(o.fade_seconds[0], o.fade_share[0] * target_s)
+    longest = min(o.fade_seconds[1], o.fade_share[1] * target_s)
+    ideal = min(o.ideal_fade[0], o.ideal_fade[1] * target_s)
     best = None
     for bar, start in enumerate(analysis.downbeats):
         length = target_s - start
@@ -509,7 +543,7 @@ def _phrase_fade(analysis: Analysis, target: int, rate: int) -> _Plan:
     return _Plan([_Piece(0, target)], fade=fade, method="fade", error=None, ending_kept=False)
 
 
-def _similar_join(music: Audio, analysis: Analysis, ending: Ending, target: int) -> _Plan | None:
+def _similar_join(music: Audio, analysis: Analysis, ending: Ending, target: int, o: FitOptions) -> _Plan | None:
     """No beat: join into the ending where the sound is most alike, with a long crossfade."""
     rate = music.rate
     frames = analysis.frames
@@ -519,7 +553,7 @@ def _similar_join(music: Audio, analysis: Analysis, ending: Ending, target: int)
     chroma, timbre = frames.chroma, frames.timbre
     n = chroma.shape[0]
     shift = int(round(reduction / rate / spt))
-    first = int(max(NO_PULSE_CROSSFADE * 2, 4.0) / spt)
+    first = int(max(o.no_pulse_crossfade * 2, 4.0) / spt)
     last = min(n - shift, int((ending.landmark - 1.0) / spt) - shift)
     if shift <= 0 or last <= first:
         return None
@@ -558,7 +592,7 @@ def _rms_db(samples: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-12)) if samples.size else -120.0
 
 
-def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rendered:
+def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int, o: FitOptions) -> _Rendered:
     rate = music.rate
     src = music.samples
     pieces = [_Piece(p.start, p.end) for p in plan.pieces]
@@ -566,7 +600,7 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rend
         # Line up the attacks either side of each join to the sample.
         for left, right in zip(pieces, pieces[1:]):
             # Energy rises steepest some ms after a note begins: cut where it begins.
-            before = int(ATTACK_LEAD * rate)
+            before = int(o.attack_lead * rate)
             left.end = _attack(src, left.end, rate) - before
             right.start = _attack(src, right.start, rate) - before
     length = sum(p.end - p.start for p in pieces)
@@ -595,7 +629,7 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rend
         size = piece.end - piece.start
         out[position:position + size] = src[piece.start:piece.end]
         if k > 0:
-            joins.append(_crossfade(out, src, position, piece, pieces[k - 1], rate, beat, plan))
+            joins.append(_crossfade(out, src, position, piece, pieces[k - 1], rate, beat, plan, o))
         position += size
     if plan.fade_in:
         rise = np.sin(np.linspace(0, np.pi / 2, plan.fade_in, dtype=np.float32)) ** 2
@@ -607,26 +641,26 @@ def _render(music: Audio, analysis: Analysis, plan: _Plan, target: int) -> _Rend
         out[target - fade:] *= ramp[:, None]
     elif plan.method != "whole":
         # Never end on a click: close the inaudible rest of a ring or fade.
-        declick = min(target, int(END_RAMP * rate))
+        declick = min(target, int(o.end_ramp * rate))
         out[target - declick:] *= np.linspace(1, 0, declick, dtype=np.float32)[:, None]
     return _Rendered(Audio(out, rate), joins, pieces, delay, opening_cut, error)
 
 
-def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
+def _crossfade(out, src, position, piece, previous, rate, beat, plan, o: FitOptions) -> dict:
     """Mix the outgoing music under the incoming over the join, equal-power, and match level."""
     strength = np.abs(np.diff(_mono(src, piece.start, piece.start + int(0.02 * rate)))).max(initial=0.0)
     sustain = np.abs(np.diff(_mono(src, piece.start - int(0.05 * rate), piece.start))).max(initial=1e-9)
     attack = strength > 2.0 * sustain
     if plan.method == "join":
-        seconds = NO_PULSE_CROSSFADE
+        seconds = o.no_pulse_crossfade
     else:
-        seconds = SHORT_CROSSFADE if attack else min(LONG_CROSSFADE, beat / 4)
+        seconds = o.short_crossfade if attack else min(o.long_crossfade, beat / 4)
     length = max(1, min(int(seconds * rate), position, piece.start, previous.end))
     # Level: what was heard in the 2 s before the crossfade against the 2 s that come.
     window = int(2 * rate)
     heard = _rms_db(out[max(0, position - length - window):position - length])
     coming = _rms_db(src[piece.start:piece.start + window])
-    gain = float(np.clip(heard - coming, -LEVEL_MATCH_LIMIT_DB, LEVEL_MATCH_LIMIT_DB))
+    gain = float(np.clip(heard - coming, -o.level_match_limit_db, o.level_match_limit_db))
     if abs(gain) < 1.0:
         gain = 0.0
     else:
@@ -640,7 +674,7 @@ def _crossfade(out, src, position, piece, previous, rate, beat, plan) -> dict:
             "crossfade_ms": 1000 * length / rate, "gain_db": round(gain, 2)}
 
 
-def _report(plan, rendered, analysis, ending, target, total, rate) -> FitReport:
+def _report(plan, rendered, analysis, ending, target, total, rate, o: FitOptions) -> FitReport:
     joins = tuple(
         Join(round(r["output"] / rate, 4), round(r["from"] / rate, 4), round(r["to"] / rate, 4),
              bar_from, bar_to, round(cost, 3), round(r["crossfade_ms"], 1), r["gain_db"])
@@ -659,10 +693,10 @@ def _report(plan, rendered, analysis, ending, target, total, rate) -> FitReport:
         joins=joins, fade_seconds=round(plan.fade / rate, 3), fade_in_seconds=round(plan.fade_in / rate, 3),
         late_start_ms=round(1000 * delay / rate, 1), opening_cut_ms=round(1000 * rendered.opening_cut / rate, 1),
         **_grid(analysis, rendered.pieces, delay, target, rate))
-    return replace(report, quality=_quality(report, analysis))
+    return replace(report, quality=_quality(report, analysis, o))
 
 
-def _quality(report: FitReport, analysis: Analysis) -> str:
+def _quality(report: FitReport, analysis: Analysis, o: FitOptions) -> str:
     """The fit in plain words, for the hosts to show."""
     method, joins, ending, error_ms = report.method, report.joins, report.ending, report.ending_error_ms
     fade_seconds, fade_in_seconds = report.fade_seconds, report.fade_in_seconds
@@ -679,9 +713,9 @@ def _quality(report: FitReport, analysis: Analysis) -> str:
             cuts = ", ".join(f"bar {j.bar_from}→{j.bar_to}" for j in joins)
             kind = "clean" if max(j.cost for j in joins) < 1.5 else "audible"
             words = f"{kind} cut at {cuts}"
-        if error_ms is not None and error_ms > END_TOLERANCE * 1000:
+        if error_ms is not None and error_ms > o.end_tolerance * 1000:
             words += f"; the {ending} is cut {error_ms / 1000:.2f} s short"
-        elif error_ms is not None and error_ms < -END_TOLERANCE * 1000:
+        elif error_ms is not None and error_ms < -o.end_tolerance * 1000:
             words += f"; the {ending} ends {-error_ms / 1000:.2f} s before the last frame"
         elif ending != "none":
             words += f"; the {ending} ends on the last frame"
@@ -694,7 +728,7 @@ def _quality(report: FitReport, analysis: Analysis) -> str:
         cause = "no ending in the music" if ending == "none" else f"the {ending} does not fit this cut whole"
         words = f"{cause}: faded over the last {fade_seconds:.1f} s from a bar line"
     elif method == "join":
-        words = f"no clear beat: joined into the {ending} with a {NO_PULSE_CROSSFADE:.1f} s crossfade"
+        words = f"no clear beat: joined into the {ending} with a {o.no_pulse_crossfade:.1f} s crossfade"
     else:
         words = f"no clear beat: faded over the last {fade_seconds:.1f} s"
     return f"{words} ({analysis.describe()})"
