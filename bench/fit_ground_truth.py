@@ -30,31 +30,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import ground_truth  # noqa: E402
-from fit_quality import ending_alignment, rms_db  # noqa: E402
+from fit_quality import audible_end, ending_alignment, loud_level, options_from, rms_db  # noqa: E402
 
 V2_COMMIT = "66d57e1"           # the last commit of the v2 engine
 RATE = 48000
 SHARES = (0.45, 0.70, 0.90)
-AUDIBLE_BELOW_DB = 30.0         # the judge's audible end: as ScoreFit's, re-implemented here
-LEVEL_WINDOW = 0.05             # seconds: each level reading's window, as ScoreFit's smoothing
-LEVEL_HOP = 0.01                # seconds between level readings
-
-
-def options_from(settings: list[str]):
-    """FitOptions with ``name=value`` settings (``analysis.`` / ``ending.`` for the nested ones)."""
-    import ast
-    import dataclasses
-    from scorefit.core.fit import FitOptions
-    options = FitOptions()
-    for setting in settings:
-        name, _, text = setting.partition("=")
-        value = ast.literal_eval(text)
-        if "." in name:
-            part, field = name.split(".", 1)
-            options = dataclasses.replace(options, **{part: dataclasses.replace(getattr(options, part), **{field: value})})
-        else:
-            options = dataclasses.replace(options, **{name: value})
-    return options
 
 
 def engine(name: str, options=None):
@@ -79,27 +59,6 @@ def engine(name: str, options=None):
     analysis = importlib.import_module("scorefit_v2.core.analysis")
     fit = importlib.import_module("scorefit_v2.core.fit")
     return analysis.analyse, fit.fit
-
-
-def _levels(mono: np.ndarray, rate: int) -> np.ndarray:
-    """dB of ``LEVEL_WINDOW`` centred windows every ``LEVEL_HOP`` seconds."""
-    hop, half = int(LEVEL_HOP * rate), int(LEVEL_WINDOW * rate / 2)
-    cumulative = np.concatenate([[0.0], np.cumsum(mono.astype(np.float64) ** 2)])
-    centres = np.arange(0, mono.size, hop)
-    lo, hi = np.clip(centres - half, 0, mono.size), np.clip(centres + half, 0, mono.size)
-    return 10 * np.log10((cumulative[hi] - cumulative[lo]) / np.maximum(hi - lo, 1) + 1e-12)
-
-
-def audible_end(mono: np.ndarray, rate: int, reference_db: float) -> float:
-    """Seconds: the last moment the level is within ``AUDIBLE_BELOW_DB`` of the music's own
-    loud level (``reference_db``)."""
-    loud = np.flatnonzero(_levels(mono, rate) > reference_db - AUDIBLE_BELOW_DB)
-    return min(mono.size / rate, (loud[-1] + 0.5) * LEVEL_HOP) if loud.size else 0.0
-
-
-def loud_level(mono: np.ndarray, rate: int) -> float:
-    """The music's loud level: the 95th percentile of its levels."""
-    return float(np.percentile(_levels(mono, rate), 95))
 
 
 def grid_scores(analysis, truth) -> dict:

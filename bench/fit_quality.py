@@ -61,6 +61,10 @@ HELD_OUT = [("warzone2100-music", "GPL-2+", WARZONE / album / f"track{n}.opus") 
     ("original_soundtrack", (1, 2, 3)), ("legacy_soundtrack", (4, 5, 6, 7, 8, 9)),
     ("aftermath_soundtrack", (17, 18, 19))) for n in numbers]
 FRAMES_23976 = 2157
+AUDIBLE_BELOW_DB = 30.0         # the audible end, as ScoreFit defines it, re-implemented here: the
+                                # level within this many dB of the music's loud level
+LEVEL_WINDOW = 0.05             # seconds: each level reading's window, as ScoreFit's smoothing
+LEVEL_HOP = 0.01                # seconds between level readings
 
 
 def decode(path: Path):
@@ -176,12 +180,30 @@ def bar_to_bar_change(x: np.ndarray, rate: int, downbeats: np.ndarray) -> tuple[
     return (statistics.median(s[0] for s in steps) + 1e-6, statistics.median(s[1] for s in steps) + 1e-6)
 
 
+def _levels(mono: np.ndarray, rate: int) -> np.ndarray:
+    """dB of ``LEVEL_WINDOW`` centred windows every ``LEVEL_HOP`` seconds."""
+    hop, half = int(LEVEL_HOP * rate), int(LEVEL_WINDOW * rate / 2)
+    cumulative = np.concatenate([[0.0], np.cumsum(mono.astype(np.float64) ** 2)])
+    centres = np.arange(0, mono.size, hop)
+    lo, hi = np.clip(centres - half, 0, mono.size), np.clip(centres + half, 0, mono.size)
+    return 10 * np.log10((cumulative[hi] - cumulative[lo]) / np.maximum(hi - lo, 1) + 1e-12)
+
+
+def audible_end(mono: np.ndarray, rate: int, reference_db: float) -> float:
+    """Seconds: the last moment the level is within ``AUDIBLE_BELOW_DB`` of the music's own
+    loud level (``reference_db``)."""
+    loud = np.flatnonzero(_levels(mono, rate) > reference_db - AUDIBLE_BELOW_DB)
+    return min(mono.size / rate, (loud[-1] + 0.5) * LEVEL_HOP) if loud.size else 0.0
+
+
+def loud_level(mono: np.ndarray, rate: int) -> float:
+    """The music's loud level: the 95th percentile of its levels."""
+    return float(np.percentile(_levels(mono, rate), 95))
+
+
 def end_of_sound(x: np.ndarray, rate: int) -> int:
-    block = rate // 20
-    levels = np.array([rms_db(x[i:i + block]) for i in range(0, x.size - block, block)])
-    active = np.percentile(levels, 90)
-    sounding = np.flatnonzero(levels > active - 45)
-    return int((sounding[-1] + 1) * block) if sounding.size else x.size
+    """The sample where a listener hears the music end (``audible_end``)."""
+    return int(audible_end(x, rate, loud_level(x, rate)) * rate)
 
 
 def has_ending(x: np.ndarray, rate: int) -> bool:
@@ -212,9 +234,29 @@ def ending_alignment(out: np.ndarray, src: np.ndarray, rate: int) -> tuple[float
 
 
 # --- the methods ------------------------------------------------------------------------
+def options_from(settings: list[str]):
+    """FitOptions with ``name=value`` settings (``analysis.`` / ``ending.`` for the nested ones)."""
+    import ast
+    import dataclasses
+    from scorefit.core.fit import FitOptions
+    options = FitOptions()
+    for setting in settings:
+        name, _, text = setting.partition("=")
+        value = ast.literal_eval(text)
+        if "." in name:
+            part, field = name.split(".", 1)
+            options = dataclasses.replace(options, **{part: dataclasses.replace(getattr(options, part), **{field: value})})
+        else:
+            options = dataclasses.replace(options, **{name: value})
+    return options
+
+
+OPTIONS = None                   # FitOptions for the new engine, from --option (None: the defaults)
+
+
 def run_new(audio, target):
-    from scorefit.core.fit import fit
-    out, report = fit(audio, target, RATE)
+    from scorefit.core.fit import FitOptions, fit
+    out, report = fit(audio, target, RATE, OPTIONS or FitOptions())
     joins = [(j.output_seconds, j.source_from, j.source_to) for j in report.joins]
     return out.samples, joins, report
 
@@ -410,7 +452,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--held-out", action="store_true",
                         help="measure on music the engine was never tuned on (warzone2100-music)")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="fit with this FitOptions field changed (as in fit_ground_truth.py)")
     args = parser.parse_args(argv)
+    global OPTIONS
+    OPTIONS = options_from(args.option) if args.option else None
     corpus, name = (HELD_OUT, "fit_quality-held-out") if args.held_out else (CORPUS, "fit_quality")
     missing = [p for _, _, p in corpus if not p.exists()]
     if missing:
