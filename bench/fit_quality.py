@@ -22,7 +22,8 @@ in build/bench-cache) and features computed here, not by ScoreFit:
 - harmony / timbre: change across the join (one reference bar either side) divided by
   the track's own median change between neighbouring bars;
 and per case: whether the source's real ending is kept (correlation of the output's last
-5 s with the source's ending >= 0.8), where the source's end of sound lands relative
+5 s with the source's ending >= 0.8), where the source's audible end (the level 30 dB
+under its loud level, as ScoreFit defines it; ``audible_end``) lands relative
 to the last sample (ms; positive: the output stops before the music ends), and how late
 the music comes in (the new fit is back-timed: the start gives way, not the ending), or how
 far into the song it enters instead, and in how many cases it is heard at once (less than a
