@@ -15,9 +15,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core.errors import ScoreFitError
-from .core.library import atomic_write_bytes
-from .core.timeline import FrameRate, Marker, Timeline, frames_to_timecode
+from .core import (atomic_write_bytes, FrameRate, frames_to_timecode, Marker, ScoreFitError,
+                   Timeline)
 
 # File ending -> OpenTimelineIO adapter.
 FORMATS = {".otio": "otio_json", ".xml": "fcp_xml", ".fcpxml": "fcpx_xml", ".edl": "cmx_3600"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scorefit.core.library import Library
-from scorefit.core.musicapi import MusicAPIClient
+from scorefit.core.musicapi import ManualClock, MusicAPIClient
 from scorefit.core.pipeline import PollSchedule
 from scorefit.emulator import DEFAULT_KEY, Emulator
 
@@ -24,7 +24,16 @@ def private_home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def emulator():
-    # 22.05 kHz keeps synthesis quick; the fit resamples to the host rate as it would anyway.
+    """An emulator on a ManualClock: its tasks move on only while a client (or a pipeline
+    given ``clock=emulator.clock``) waits for them, so no test races the machine's load.
+    22.05 kHz keeps synthesis quick; the fit resamples to the host rate as it would anyway."""
+    with Emulator(speed=SPEED, sample_rate=22050, seed=1, clock=ManualClock()) as emu:
+        yield emu
+
+
+@pytest.fixture
+def live_emulator():
+    """An emulator on real time, for runs through the command line, which wait in real time."""
     with Emulator(speed=SPEED, sample_rate=22050, seed=1) as emu:
         yield emu
 

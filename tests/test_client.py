@@ -1,5 +1,5 @@
 """The vendored client against the emulator over real HTTP on loopback."""
-import time
+import email.utils
 
 import pytest
 import requests
@@ -7,27 +7,33 @@ import requests
 from scorefit.core.musicapi import (
     AuthError, ConfigurationError, DownloadError, InsufficientCreditsError, InvalidRequestError,
     ModerationError, MusicAPIClient, NetworkError, OutcomeUnknownError, RateLimitedError,
-    ServiceError, TaskNotFoundError,
+    ServiceError, TaskFailedError, TaskNotFoundError,
 )
+from scorefit.core.musicapi import PollSchedule
 from scorefit.core.musicapi.client import RetryPolicy, parse_retry_after
 
-from support import FAST_RETRY
+from support import FAST_RETRY, SPEED, until
 
 BODY = {"task_type": "create_music", "custom_mode": True, "mv": "sonic-v4", "prompt": "calm piano",
         "tags": "ambient", "title": "Test", "make_instrumental": True}
 
 
-def wait_done(client, task_id, needed=None, timeout=10):
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
+def _view(status):
+    return "not_ready" if status.not_ready else tuple(c.state for c in status.clips)
+
+
+def wait_done(client, emulator, task_id, needed=None):
+    """Poll through ``client.wait`` until the task ends, in whatever way it ends; the
+    states seen on the way, starting with an answer before any time has passed."""
+    clock = emulator.clock
+    seen = [_view(client.get_task(task_id))]
+    try:
+        status = client.wait(task_id, 60, schedule=PollSchedule(time_scale=SPEED), wanted=needed or 2,
+                             clock=clock, on_poll=lambda status, elapsed: status and seen.append(_view(status)))
+    except TaskFailedError:
         status = client.get_task(task_id)
-        seen.append("not_ready" if status.not_ready else tuple(c.state for c in status.clips))
-        if status.failure or status.all_done(needed) or status.failed_clips and all(
-                c.done or c.failed for c in status.clips):
-            return status, seen
-        time.sleep(0.01)
-    raise AssertionError(f"task never finished: {seen[-3:]}")
+    seen.append(_view(status))
+    return status, seen
 
 
 def paid_posts(emulator):
@@ -36,7 +42,7 @@ def paid_posts(emulator):
 
 def test_create_goes_not_ready_running_succeeded_with_two_clips(client, emulator):
     task_id = client.submit(BODY)
-    status, seen = wait_done(client, task_id)
+    status, seen = wait_done(client, emulator, task_id)
     assert seen[0] == "not_ready"
     assert ("running", "running") in seen or any("running" in s for s in seen if s != "not_ready")
     assert len(status.clips) == 2 and all(c.done and c.audio_url and c.duration for c in status.clips)
@@ -44,15 +50,15 @@ def test_create_goes_not_ready_running_succeeded_with_two_clips(client, emulator
 
 
 def test_extend_concat_and_wav_round_trip(client, emulator, tmp_path):
-    first, _ = wait_done(client, client.submit(BODY))
+    first, _ = wait_done(client, emulator, client.submit(BODY))
     clip = first.clips[0]
     ext_id = client.submit({**BODY, "task_type": "extend_music", "continue_clip_id": clip.clip_id,
                             "continue_at": 30})
-    ext, _ = wait_done(client, ext_id)
+    ext, _ = wait_done(client, emulator, ext_id)
     new = ext.clips[0]
     truth = new.raw["emulator"]
     assert truth["song_offset"] == 30 and truth["bpm"] == clip.raw["emulator"]["bpm"]
-    whole, _ = wait_done(client, client.submit({"task_type": "concat_music", "continue_clip_id": new.clip_id}))
+    whole, _ = wait_done(client, emulator, client.submit({"task_type": "concat_music", "continue_clip_id": new.clip_id}))
     assert len(whole.clips) == 1
     assert whole.clips[0].duration == pytest.approx(30 + new.duration, abs=0.02)
     url = client.wav_url(whole.clips[0].clip_id)
@@ -73,12 +79,12 @@ def test_credits_and_unknown_task(client, emulator):
 @pytest.mark.parametrize("fmt", ["string", "float", "int"])
 def test_duration_in_every_known_format(client, emulator, fmt):
     emulator.state.duration_format = fmt
-    status, _ = wait_done(client, client.submit(BODY))
+    status, _ = wait_done(client, emulator, client.submit(BODY))
     assert all(isinstance(c.duration, float) and c.duration > 10 for c in status.clips)
 
 
 def test_wav_that_is_still_preparing_is_asked_again(client, emulator):
-    status, _ = wait_done(client, client.submit(BODY))
+    status, _ = wait_done(client, emulator, client.submit(BODY))
     emulator.state.wav_preparing = 2
     assert client.wav_url(status.clips[0].clip_id).endswith(".wav")
 
@@ -86,8 +92,10 @@ def test_wav_that_is_still_preparing_is_asked_again(client, emulator):
 def test_auth_errors(emulator):
     with pytest.raises(AuthError, match="key"):
         MusicAPIClient("wrong-key", emulator.url, retry=FAST_RETRY).credits()
-    with pytest.raises(AuthError):
-        MusicAPIClient("", emulator.url)
+    keyless = MusicAPIClient("", emulator.url)          # made freely: a free Refit sends nothing
+    with pytest.raises(AuthError, match="No MusicAPI key"):
+        keyless.submit(BODY)
+    assert emulator.state.charged() == 0 and not emulator.requests_to("POST", "/api/v1/sonic")
     response = requests.get(emulator.url + "/api/v1/get-credits")
     assert response.status_code == 401 and response.json()["message"] == "Authorization header is missing."
     response = requests.get(emulator.url + "/api/v1/get-credits", headers={"Authorization": "Token x"})
@@ -114,7 +122,7 @@ def test_https_is_required_except_on_loopback():
 
 
 def test_key_never_reaches_the_audio_cdn_nor_any_message(client, emulator, tmp_path):
-    status, _ = wait_done(client, client.submit(BODY))
+    status, _ = wait_done(client, emulator, client.submit(BODY))
     client.download(status.clips[0].audio_url, tmp_path / "a.mp3")
     cdn = [r for r in emulator.state.log if r["role"] == "cdn"]
     api = [r for r in emulator.state.log if r["role"] == "api"]
@@ -181,7 +189,7 @@ def test_read_timeout_on_create_is_outcome_unknown_and_never_resent(emulator):
     emulator.inject("delay", "POST /api/v1/sonic/create", delay=1.0)
     with pytest.raises(OutcomeUnknownError):
         client.submit(BODY)
-    time.sleep(0.8)
+    until(lambda: emulator.state.charged() == 15, "the delayed create")
     assert paid_posts(emulator) == 1 and emulator.state.charged() == 15  # charged once, sent once
 
 
@@ -221,17 +229,17 @@ def test_moderation_and_credit_refusals(client, emulator):
 
 def test_failed_task_is_refunded_and_failed_clip_is_reported(client, emulator):
     emulator.inject("task_failed", "POST /api/v1/sonic/create", message="GPU exploded")
-    status, _ = wait_done(client, client.submit(BODY))
+    status, _ = wait_done(client, emulator, client.submit(BODY))
     assert status.failure == "failed" and status.error == "GPU exploded"
     assert emulator.state.credits == 1000
     emulator.inject("clip_failed", "POST /api/v1/sonic/create", message="bad clip")
-    status, _ = wait_done(client, client.submit(BODY))
+    status, _ = wait_done(client, emulator, client.submit(BODY))
     assert [c.state for c in status.clips] == ["succeeded", "failed"]
     assert status.failed_clips[0].error == "bad clip"
 
 
 def test_interrupted_downloads_never_leave_a_file(client, emulator, tmp_path):
-    status, _ = wait_done(client, client.submit(BODY))
+    status, _ = wait_done(client, emulator, client.submit(BODY))
     url = status.clips[0].audio_url
     emulator.inject("truncated", "GET /audio/", times=10)
     with pytest.raises(DownloadError, match="cut short|broke off"):
@@ -253,8 +261,32 @@ def test_audio_url_that_404s(client, emulator, tmp_path):
 
 
 def test_retry_after_as_http_date():
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-    assert parse_retry_after("2") == 2.0 and parse_retry_after(None) is None
+    now = email.utils.parsedate_to_datetime("Wed, 21 Oct 2015 07:28:00 GMT").timestamp()
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=now) == 30.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now=now) == 0.0      # already past
+    assert parse_retry_after("2.5") == 2.5 and parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+
+
+def test_wait_follows_the_schedule_on_the_emulators_clock(client, emulator):
+    """The one polling path: two sparse polls before the forecast, then one every interval,
+    on a clock no test can race."""
+    task_id = client.submit(BODY)
+    clock = emulator.clock
+    schedule = PollSchedule(time_scale=SPEED)
+    polls = []
+    status = client.wait(task_id, 100, schedule=schedule, wanted=2, clock=clock,
+                         on_poll=lambda status, elapsed: polls.append(elapsed))
+    assert all(c.done for c in status.clips)
+    waits = [w / SPEED for w in clock.slept]
+    assert waits[:2] == pytest.approx([40.0, 40.0])          # 0.8 of 100 s, in two halves
+    assert all(w == pytest.approx(schedule.interval) for w in waits[2:])
+    assert polls[0] == 0.0 and polls == sorted(polls)
+    from scorefit.core.musicapi import CancelToken, Cancelled
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(Cancelled):
+        client.wait(client.submit(BODY), 100, schedule=schedule, clock=clock, cancel=cancel)
 
 
 def test_stop_reads_ends_a_read_that_waits_on_a_silent_server_at_once():
@@ -270,12 +302,12 @@ def test_stop_reads_ends_a_read_that_waits_on_a_silent_server_at_once():
     reader = threading.Thread(target=lambda: outcome.append(_raised(client.balance)))
     try:
         reader.start()
-        time.sleep(0.3)
-        assert reader.is_alive(), "the read should still be waiting"
-        started = time.monotonic()
+        connection, _ = silent.accept()          # the read is now waiting for an answer
+        assert reader.is_alive() and client.retry.read_timeout == 60
         client.stop_reads()
-        reader.join(5)
-        assert not reader.is_alive() and time.monotonic() - started < 2
+        reader.join(30)                          # half the read timeout: only the stop can end it
+        assert not reader.is_alive(), "the read still waits on the silent server"
+        connection.close()
         assert isinstance(outcome[0], NetworkError)
         assert isinstance(_raised(lambda: client.get_task("t")), NetworkError)   # and every read after
     finally:

@@ -8,15 +8,14 @@ import requests
 
 from scorefit.core.analysis import analyse
 from scorefit.core.audio import read_wav_bytes
+from scorefit.core.musicapi import PollSchedule
 
 
-def finished(client, task_id):
-    for _ in range(2000):
-        status = client.get_task(task_id)
-        if status.all_done():
-            return status
-        time.sleep(0.005)
-    raise AssertionError("not finished")
+def finished(client, emulator, task_id):
+    status = client.wait(task_id, 60, schedule=PollSchedule(time_scale=emulator.speed), wanted=2,
+                         clock=emulator.clock)
+    assert status.all_done()
+    return status
 
 
 BODY = {"custom_mode": True, "mv": "sonic-v4", "prompt": "driving synthwave", "tags": "synthwave",
@@ -24,10 +23,10 @@ BODY = {"custom_mode": True, "mv": "sonic-v4", "prompt": "driving synthwave", "t
 
 
 def test_continuation_keeps_tempo_and_bar_phase(client, emulator):
-    base = finished(client, client.submit(BODY)).clips[0]
-    ext = finished(client, client.submit({**BODY, "task_type": "extend_music", "prompt": "calm [End]",
+    base = finished(client, emulator, client.submit(BODY)).clips[0]
+    ext = finished(client, emulator, client.submit({**BODY, "task_type": "extend_music", "prompt": "calm [End]",
                                           "continue_clip_id": base.clip_id, "continue_at": 37})).clips[0]
-    whole = finished(client, client.submit({"task_type": "concat_music",
+    whole = finished(client, emulator, client.submit({"task_type": "concat_music",
                                             "continue_clip_id": ext.clip_id})).clips[0]
     truth = whole.raw["emulator"]
     assert [s["start"] for s in truth["sections"]] == [0, 37] and truth["ending"]
@@ -43,15 +42,15 @@ def test_continuation_keeps_tempo_and_bar_phase(client, emulator):
 
 
 def test_two_clips_finish_at_different_times_and_lengths_are_the_models_choice(client, emulator):
-    status = finished(client, client.submit(BODY))
+    status = finished(client, emulator, client.submit(BODY))
     a, b = status.clips
     assert a.duration != b.duration and all(20 < c.duration <= 120 for c in (a, b))
     records = [emulator.state.clips[c.clip_id] for c in (a, b)]
     assert records[0].ready_at < records[1].ready_at
 
 
-def test_mp3_is_real_mp3(client):
-    clip = finished(client, client.submit(BODY)).clips[0]
+def test_mp3_is_real_mp3(client, emulator):
+    clip = finished(client, emulator, client.submit(BODY)).clips[0]
     data = requests.get(clip.audio_url).content
     assert data[:3] == b"ID3" or data[0] == 0xFF
 

@@ -28,3 +28,31 @@ def test_core_sources_name_no_host_import():
         text = path.read_text("utf-8")
         assert not pattern.findall(text), path
         assert "/_emulator/" not in text, path      # the emulator's private control endpoints
+
+
+HOST_CODE = [*(CORE.parent / "blender").glob("*.py"), *(CORE.parent / "resolve").glob("*.py"),
+             CORE.parent / "cli.py", CORE.parent / "interchange.py"]
+
+
+def test_hosts_use_the_core_through_its_front_door_only():
+    """A host names ``core`` and nothing inside it, so the core can be rearranged freely."""
+    inner = re.compile(r"^\s*(?:from|import)\s+(?:\.+|scorefit\.)core\.\w", re.M)
+    assert len(HOST_CODE) > 10
+    for path in HOST_CODE:
+        assert not inner.findall(path.read_text("utf-8")), path
+    import scorefit.core as front
+    missing = [name for name in front.__all__ if not hasattr(front, name)]
+    assert not missing
+
+
+def test_every_error_a_host_catches_derives_from_scorefiterror():
+    from scorefit.core import FrameRate, InputError, PlacementError, ScoreFitError, Timeline
+    from scorefit.core.plan import Settings
+    import pytest
+    for bad in (lambda: FrameRate.parse("fast"), lambda: Timeline(FrameRate(24), 0),
+                lambda: Timeline.from_dict({"fps": 24, "duration_seconds": "tense"}),
+                lambda: Settings(output="flac")):
+        with pytest.raises(InputError) as caught:
+            bad()
+        assert isinstance(caught.value, ScoreFitError) and isinstance(caught.value, ValueError)
+    assert issubclass(PlacementError, ScoreFitError)

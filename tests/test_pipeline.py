@@ -4,20 +4,19 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 from pydub import AudioSegment
 
 from scorefit.core.library import Library
 from scorefit.core.musicapi import Cancelled, MusicAPIClient, OutcomeUnknownError, TaskFailedError
-from scorefit.core.pipeline import CancelToken, Pipeline, PollSchedule
+from scorefit.core.pipeline import LICENCE_NOTE, CancelToken, Pipeline, PollSchedule
 from scorefit.core.plan import Settings, make_plan
 from scorefit.core.prompt import derive_prompt
 from scorefit.core.timeline import FrameRate, Marker, Timeline
 from scorefit.emulator import DEFAULT_KEY, Emulator
 
-from support import FAST_RETRY, SPEED
+from support import FAST_RETRY, SPEED, until
 
 
 def plan_for(seconds, url, fps="24", markers=(), **settings):
@@ -34,7 +33,7 @@ def paid(emulator):
 def test_long_timeline_is_extended_joined_and_fitted_exactly(client, library, schedule, emulator):
     plan = plan_for(250, emulator.url, fps="23.976", markers=[Marker(24 * 120, "epic chase")])
     events = []
-    result = Pipeline(client, library, schedule=schedule, on_progress=events.append).run(plan)
+    result = Pipeline(client, library, schedule=schedule, clock=emulator.clock, on_progress=events.append).run(plan)
     out = AudioSegment.from_wav(result.primary)
     assert int(out.frame_count()) == plan.timeline.duration_samples
     kinds = [c["what"] for c in paid(emulator)]
@@ -48,7 +47,12 @@ def test_long_timeline_is_extended_joined_and_fitted_exactly(client, library, sc
     prov = json.loads(result.sidecar.read_text())
     assert prov["service"] == emulator.url and prov["clips"]["primary"]
     assert [t["kind"] for t in prov["tasks"]][:2] == ["create", "extend"]
-    assert "commercial" in prov["licence"] and prov["request"]["prompt"] == plan.spec.prompt
+    assert prov["request"]["prompt"] == plan.spec.prompt
+    # An emulator's placeholder never claims the rights only the paid service grants.
+    assert prov["origin"] == "emulator" and "no commercial-use rights" in prov["licence"]
+    from scorefit.core.pipeline import licence_for
+    assert licence_for("https://api.musicapi.ai") == ("musicapi", LICENCE_NOTE)
+    assert "rights for commercial use" in LICENCE_NOTE
     assert result.alternate and int(AudioSegment.from_wav(result.alternate).frame_count()) == \
         plan.timeline.duration_samples
     # Extends continued inside the clips (whole seconds), and the mood change was used.
@@ -58,18 +62,18 @@ def test_long_timeline_is_extended_joined_and_fitted_exactly(client, library, sc
 
 def test_same_request_is_served_from_the_library(client, library, schedule, emulator):
     plan = plan_for(40, emulator.url)
-    first = Pipeline(client, library, schedule=schedule).run(plan)
+    first = Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan)
     spent = len(emulator.state.charges)
-    again = Pipeline(client, library, schedule=schedule).run(plan)
+    again = Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan)
     assert again.from_library and not first.from_library
     assert len(emulator.state.charges) == spent and again.primary == first.primary
-    seeded = Pipeline(client, library, schedule=schedule).run(plan_for(40, emulator.url, seed=7))
+    seeded = Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan_for(40, emulator.url, seed=7))
     assert not seeded.from_library and len(emulator.state.charges) > spent
 
 
 def test_polling_finds_the_result_quickly_with_few_polls(client, library, emulator):
     schedule = PollSchedule(time_scale=SPEED)
-    pipeline = Pipeline(client, library, schedule=schedule)
+    pipeline = Pipeline(client, library, schedule=schedule, clock=emulator.clock)
     pipeline.run(plan_for(30, emulator.url, alternate=False))
     (task_id, polls), = pipeline.polls.items()
     assert 2 <= polls <= 12
@@ -79,13 +83,13 @@ def test_cancel_mid_job_leaves_no_file_and_resumes_without_paying_again(client, 
     cancel = CancelToken()
     schedule = PollSchedule(time_scale=SPEED)
     plan = plan_for(30, emulator.url)
-    pipeline = Pipeline(client, library, schedule=schedule, cancel=cancel,
+    pipeline = Pipeline(client, library, schedule=schedule, clock=emulator.clock, cancel=cancel,
                         on_progress=lambda p: p.stage == "Generating" and p.elapsed > 0 and cancel.cancel())
     with pytest.raises(Cancelled):
         pipeline.run(plan)
     folder = library.job(plan.request_key(emulator.url)).folder
     assert not folder.exists() or not list(folder.glob("*.wav"))
-    result = Pipeline(client, library, schedule=schedule).run(plan)
+    result = Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan)
     assert [c["what"] for c in paid(emulator)].count("create_music") == 1
     assert result.primary.exists()
 
@@ -94,15 +98,15 @@ def test_failed_task_is_reported_then_a_retry_starts_afresh(client, library, sch
     emulator.inject("task_failed", "POST /api/v1/sonic/create", message="model overloaded")
     plan = plan_for(30, emulator.url)
     with pytest.raises(TaskFailedError, match="model overloaded") as caught:
-        Pipeline(client, library, schedule=schedule).run(plan)
+        Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan)
     assert "refunded" in str(caught.value) and emulator.state.credits == 1000
-    Pipeline(client, library, schedule=schedule).run(plan)
+    Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan)
     assert len(emulator.requests_to("POST", "/api/v1/sonic/create")) == 2   # the failed one and a new one
 
 
 def test_one_failed_clip_still_gives_a_soundtrack(client, library, schedule, emulator):
     emulator.inject("clip_failed", "POST /api/v1/sonic/create")
-    result = Pipeline(client, library, schedule=schedule).run(plan_for(30, emulator.url))
+    result = Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan_for(30, emulator.url))
     assert result.primary.exists() and result.alternate is None
 
 
@@ -112,10 +116,10 @@ def test_lost_answer_is_never_resent(library, schedule, emulator):
     emulator.inject("delay", "POST /api/v1/sonic/create", delay=0.8)
     plan = plan_for(30, emulator.url)
     with pytest.raises(OutcomeUnknownError):
-        Pipeline(client, library, schedule=schedule).run(plan)
+        Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan)
     with pytest.raises(OutcomeUnknownError, match="earlier run"):
-        Pipeline(client, library, schedule=schedule).run(plan)
-    time.sleep(0.6)
+        Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan)
+    until(lambda: emulator.state.charged() == 15, "the delayed create")
     assert len(emulator.requests_to("POST", "/api/v1/sonic/create")) == 1
     assert library.pending()[0].key == plan.request_key(emulator.url)
 
@@ -124,7 +128,7 @@ def test_mp3_without_a_decoder_is_refused_before_spending(client, library, sched
     monkeypatch.setattr("shutil.which", lambda name: None)
     from scorefit.core.audio import DecoderMissing
     with pytest.raises(DecoderMissing, match="WAV"):
-        Pipeline(client, library, schedule=schedule).run(plan_for(30, emulator.url, output="mp3"))
+        Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(plan_for(30, emulator.url, output="mp3"))
     assert emulator.state.charges == []
 
 
@@ -149,15 +153,11 @@ def test_resume_after_the_process_is_killed_mid_poll(tmp_path):
         root = tmp_path / "lib"
         child = subprocess.Popen([sys.executable, "-c", RESUME_SCRIPT, emulator.url, str(root)])
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:   # wait until the first extend is being polled
+            def extending():                       # the first extend is being polled
                 jobs = list((root / "jobs").glob("*.json")) if (root / "jobs").exists() else []
                 steps = json.loads(jobs[0].read_text())["steps"] if jobs else []
-                if any(s["kind"] == "extend" and s["state"] == "polling" for s in steps):
-                    break
-                time.sleep(0.02)
-            else:
-                raise AssertionError("the child never reached an extend")
+                return any(s["kind"] == "extend" and s["state"] == "polling" for s in steps)
+            until(extending, "the child reaching an extend")
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
@@ -180,8 +180,8 @@ def test_resume_after_the_process_is_killed_mid_poll(tmp_path):
 def test_different_music_of_the_same_length_never_shares_a_file_name(client, library, schedule, emulator):
     calm = plan_for(40, emulator.url, markers=[Marker(0, "calm intro")])
     epic = plan_for(40, emulator.url, markers=[Marker(0, "epic chase")])
-    first = Pipeline(client, library, schedule=schedule).run(calm)
-    second = Pipeline(client, library, schedule=schedule).run(epic)
+    first = Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(calm)
+    second = Pipeline(client, library, schedule=schedule, clock=emulator.clock).run(epic)
     assert first.primary.name != second.primary.name
     assert first.sidecar.name != second.sidecar.name
     assert first.alternate.name != second.alternate.name

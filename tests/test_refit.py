@@ -11,7 +11,8 @@ from scorefit.emulator import DEFAULT_KEY
 
 
 @pytest.fixture
-def service(emulator, monkeypatch):
+def service(live_emulator, monkeypatch):
+    emulator = live_emulator
     monkeypatch.setenv("MUSICAPI_KEY", DEFAULT_KEY)
     config.save_settings(base_url=emulator.url, time_scale=emulator.speed, alternate=False)
     return emulator
@@ -57,16 +58,22 @@ def test_refit_longer_than_the_song_pays_only_the_missing_part(service, tmp_path
     assert len(service.state.charges) == before and samples(tmp_path / "d.wav") == 40 * 22050
 
 
-def test_refit_errors_are_sentences(service, tmp_path):
-    with pytest.raises(SystemExit, match="no provenance file"):
-        cli(["refit", str(tmp_path / "missing.json"), "--duration", "30"])
+def test_refit_errors_are_sentences(service, tmp_path, capsys):
+    assert cli(["refit", str(tmp_path / "missing.json"), "--duration", "30"]) == 2
+    assert "no provenance file" in capsys.readouterr().err
     (tmp_path / "other.json").write_text(json.dumps({"request_key": "nope"}))
-    with pytest.raises(SystemExit, match="not in the library"):
-        cli(["refit", str(tmp_path / "other.json"), "--duration", "30"])
+    assert cli(["refit", str(tmp_path / "other.json"), "--duration", "30"]) == 2
+    assert "not in the library" in capsys.readouterr().err
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert cli(["refit", str(tmp_path / "list.json"), "--duration", "30"]) == 2
+    assert "is not a provenance file" in capsys.readouterr().err
+    (tmp_path / "broken.json").write_text("{")
+    assert cli(["refit", str(tmp_path / "broken.json"), "--duration", "30"]) == 2
+    assert "is not a readable provenance file" in capsys.readouterr().err
 
 
 def test_a_paid_refit_is_not_tried_on_a_fresh_built_in_emulator(tmp_path, capsys):
     args = ["--fps", "24", "--model", "sonic-v4", "--emulator", "--no-alternate", "--sample-rate", "22050"]
     assert cli(["fit", "--duration", "20", *args, "-o", str(tmp_path / "a.wav")]) == 0
-    assert cli(["refit", str(tmp_path / "a.json"), "--duration", "400", *args, "-o", str(tmp_path / "b.wav")]) == 2
+    assert cli(["refit", str(tmp_path / "a.json"), "--duration", "400", *args, "-o", str(tmp_path / "b.wav")]) == 1
     assert "keeps no songs between runs" in capsys.readouterr().err

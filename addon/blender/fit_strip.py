@@ -14,13 +14,10 @@ from pathlib import Path
 
 import bpy
 
-from ..core.audio import AudioError
-from ..core.fit import FitError, FitReport
-from ..core.fit_file import fit_file, report_path
-from ..core.library import Library
+from ..core import PlacementError, AudioError, fit_file, FitError, FitReport, Library, report_path
 from . import compat, runner
 from .decode import decode_mp3
-from .place import PROP, PlacementError, add_strip, choose_channels
+from .place import PROP, add_strip, choose_channels
 from .read import timeline_from_scene
 
 TICK = 0.1

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core import bars
-from ..core.bars import BAR, PHRASE
-from ..core.timeline import FrameRate
+from ..core import BAR, bars, FrameRate, PHRASE
 from . import compat
 from .place import PROP
 

@@ -8,10 +8,8 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, StringProperty
 
-from ..core.errors import ScoreFitError
-from ..core.session import describe, prompt_for
+from ..core import PlacementError, describe, prompt_for, ScoreFitError
 from . import compat, fit_strip, markers, place, runner
-from .place import PlacementError
 from .read import timeline_from_scene
 
 SHORTCUT = "Ctrl Shift M"

@@ -7,15 +7,11 @@ from pathlib import Path
 
 import bpy
 
-from ..core.placement import first_free_lane, lane_is_free
+from ..core import PlacementError, first_free_lane, lane_is_free
 from . import compat
 
 MAX_CHANNEL = 128      # Blender's sequencer has channels 1-128
 PROP = "scorefit_"     # custom properties on placed strips carry this prefix
-
-
-class PlacementError(RuntimeError):
-    pass
 
 
 # Main-thread time spent inside Blender's own new_sound (opening the file with Audaspace),

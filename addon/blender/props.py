@@ -8,10 +8,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
-from ..core import config
-from ..core.plan import DEFAULT_MODEL, MODELS
-from ..core.prompt import DEFAULT_STYLE, TITLE_LIMIT
-from ..core.session import Choices
+from ..core import Choices, config, DEFAULT_MODEL, DEFAULT_STYLE, MODELS, TITLE_LIMIT
 
 ADDON = __package__.rpartition(".")[0]      # "bl_ext.<repo>.scorefit" when installed
 

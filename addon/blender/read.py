@@ -1,7 +1,7 @@
 """Blender scene → ScoreFit timeline model. Read once, on the main thread, when a job starts."""
 from __future__ import annotations
 
-from ..core.timeline import FrameRate, Marker, Timeline
+from ..core import FrameRate, Marker, Timeline
 
 
 def timeline_from_scene(scene) -> Timeline:

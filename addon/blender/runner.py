@@ -15,15 +15,12 @@ from pathlib import Path
 
 import bpy
 
-from ..core.errors import ScoreFitError
-from ..core.library import Library
-from ..core.refit import reuse_from
-from ..core.session import (BackgroundJob, Destination, Snapshot, connect, describe, plan_for,
-                            refit_plan_for)
+from ..core import (PlacementError, BackgroundJob, connect, describe, Destination, Library, plan_for,
+                    refit_plan_for, reuse_from, ScoreFitError, Snapshot)
 from ..emulator import built_in
 from . import compat, props
 from .decode import decode_mp3
-from .place import PROP, PlacementError, place, placed_strip, replace_strip
+from .place import PROP, place, placed_strip, replace_strip
 from .read import timeline_from_scene
 
 TICK = 0.25          # seconds between panel updates while a job runs

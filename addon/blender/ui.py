@@ -92,7 +92,7 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
 
         snap = runner.snapshot()
         if snap is not None:
-            left = f", about {snap.remaining:.0f} s left" if snap.remaining else ""
+            left = f", {snap.time_left}" if snap.time_left else ""
             layout.progress(factor=snap.fraction, type="BAR", text=snap.stage)
             layout.label(text=f"{snap.elapsed:.0f} s elapsed{left}")
             layout.operator("scorefit.cancel", icon="CANCEL")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import platformdirs
 
+from .errors import InputError
 from .library import APP, atomic_write_json
 from .plan import DEFAULT_MODEL
 from .prompt import DEFAULT_STYLE
@@ -44,11 +45,40 @@ def config_path() -> Path:
     return Path(env) if env else Path(platformdirs.user_config_dir(APP, appauthor=False)) / "config.json"
 
 
-def _read() -> dict:
+def problem() -> str:
+    """Why the config file cannot be used, in a sentence ("" when it can, or is absent).
+    Reading goes on with the defaults; hosts show this so the editor knows why."""
+    fault = _fault()
+    return f"The config file {config_path()} {fault}: the defaults are used until it is fixed or removed." if fault else ""
+
+
+def _fault() -> str:
     try:
-        return json.loads(config_path().read_text("utf-8"))
-    except (FileNotFoundError, ValueError):
+        data = json.loads(config_path().read_text("utf-8"))
+    except FileNotFoundError:
+        return ""
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    except ValueError as error:
+        return f"is not valid JSON ({error})"
+    return "" if isinstance(data, dict) else "holds no JSON object"
+
+
+def _read(strict: bool = False) -> dict:
+    """The stored settings; ``strict`` (before a write) refuses to replace a file that
+    could not be read, which would lose what the editor stored in it."""
+    try:
+        data = json.loads(config_path().read_text("utf-8"))
+    except FileNotFoundError:
         return {}
+    except (OSError, ValueError):
+        data = None
+    if isinstance(data, dict):
+        return data
+    if strict:
+        raise InputError(f"The config file {config_path()} {_fault()}.",
+                         hint="Fix or remove it, then try again: nothing was changed.")
+    return {}
 
 
 def _write(data: dict):
@@ -62,7 +92,7 @@ def load_settings() -> dict:
 
 
 def save_settings(**changes):
-    data = _read()
+    data = _read(strict=True)
     data.update({k: v for k, v in changes.items() if k != "api_key"})
     _write(data)
 
@@ -72,7 +102,7 @@ def get_api_key() -> str:
 
 
 def set_api_key(key: str):
-    data = _read()
+    data = _read(strict=True)
     if key.strip():
         data["api_key"] = key.strip()
     else:

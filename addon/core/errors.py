@@ -3,6 +3,7 @@
 ``str(error)`` is the whole sentence an editor reads: what happened, then ``hint``,
 what to do about it. Host code catches this one type (plus ``OSError`` for files it
 touches itself); :func:`core.session.describe` turns anything else into a sentence too.
+Bad input is :class:`InputError`, a ``ValueError`` as well.
 """
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ class ScoreFitError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
+
+
+class InputError(ScoreFitError, ValueError):
+    """What the editor gave cannot be used (a timeline, a frame rate, a setting). Also a
+    ``ValueError``, so code that validated with ``ValueError`` keeps working."""
+
+
+class PlacementError(ScoreFitError):
+    """A host could not place the soundtrack; nothing was added to its timeline."""
 
 
 class PreflightError(ScoreFitError):

@@ -91,6 +91,8 @@ class Job:
         entry = {"name": name, "kind": kind, "state": "submitting", "body": body,
                  "submitted": time.time()}
         with self.lock:
+            if self.state == "new":
+                self.data["state"] = "running"      # a job with a paid step is under way
             self.steps.append(entry)
             self.save()
         return entry

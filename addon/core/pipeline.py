@@ -7,24 +7,37 @@ and its task id as soon as it is known, so a later run resumes instead of paying
 from __future__ import annotations
 
 import hashlib
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 from .. import __version__
 from . import audio
 from .fit import FitError, fit
 from .library import Job, Library, atomic_write_json
-from .musicapi import (Cancelled, MusicAPIClient, MusicAPIError, OutcomeUnknownError,
-                       ServiceError, TaskFailedError, TaskStatus)
+from .musicapi import (SYSTEM_CLOCK, CancelToken, Clock, MusicAPIClient, MusicAPIError,
+                       OutcomeUnknownError, PollSchedule, ServiceError, TaskFailedError,
+                       TaskStatus, is_loopback)
 from .plan import CREDITS, Plan, choose_continue_at, is_last_extend, model_info
 
 LICENCE_NOTE = ("Generated with MusicAPI (musicapi.ai). Music made on a paid MusicAPI plan "
                 "comes with rights for commercial use under MusicAPI's terms; keep this file "
                 "with the project as the record of where the track came from.")
+# The real service is never on this computer: a loopback address is an emulator, whose
+# synthesised takes are placeholders and carry no one's rights.
+EMULATOR_NOTE = ("Made by a MusicAPI emulator on this computer (a synthesised placeholder for "
+                 "trying ScoreFit), not by MusicAPI: it carries no commercial-use rights. "
+                 "Generate with MusicAPI before delivering.")
+
+
+def licence_for(base_url: str) -> tuple[str, str]:
+    """(origin, licence note) of a take made at ``base_url``."""
+    if is_loopback(urlsplit(base_url).hostname or ""):
+        return "emulator", EMULATOR_NOTE
+    return "musicapi", LICENCE_NOTE
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class Progress:
     elapsed: float
     remaining: float | None  # expected seconds still to go
     message: str = ""
+    overdue: bool = False    # the current task has run past its forecast
 
     @property
     def fraction(self) -> float:
@@ -42,74 +56,6 @@ class Progress:
             return (self.step - 1) / max(1, self.steps)
         total = self.elapsed + self.remaining
         return min(0.99, self.elapsed / total) if total > 0 else 0.0
-
-
-class CancelToken:
-    def __init__(self):
-        self._event = threading.Event()
-
-    def cancel(self):
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def check(self):
-        if self._event.is_set():
-            raise Cancelled()
-
-    def sleep(self, seconds: float):
-        if self._event.wait(max(0.0, seconds)):
-            raise Cancelled()
-
-
-@dataclass(frozen=True)
-class PollSchedule:
-    """When to ask about a task again (docs/musicapi.md, "Polling").
-
-    Times are the service's own, ``time_scale`` shrinks them for a faster emulator.
-    Before ``dense_from`` of the expected time (the forecast, corrected by the pace seen
-    on this job's earlier tasks) two polls only; then one every ``interval``, so a
-    finished task is seen within that long; past ``dense_polls`` the wait grows by
-    ``growth`` a poll, so a task far slower than forecast stays within ``budget``
-    polls for several minutes. Once one clip of a task is done, the next poll comes
-    after ``interval``: the other clip follows within seconds.
-    """
-    interval: float = 2.0
-    dense_from: float = 0.8
-    dense_polls: int = 20
-    growth: float = 1.5
-    max_interval: float = 60.0
-    budget: int = 30
-    time_scale: float = 1.0
-
-    def for_task(self, expected: float) -> "TaskPolls":
-        return TaskPolls(self, expected)
-
-
-class TaskPolls:
-    """The polls of one task: :meth:`next_delay` is the wait, in the service's seconds."""
-
-    def __init__(self, schedule: PollSchedule, expected: float):
-        self.schedule = schedule
-        self.expected = expected
-        self.polls = 0
-        self._dense = 0
-
-    def next_delay(self, elapsed: float, nearly_done: bool = False) -> float:
-        s = self.schedule
-        start = s.dense_from * self.expected
-        if nearly_done and self.polls < s.budget - 1:
-            delay = s.interval
-        elif elapsed < start:
-            delay = max(s.interval, min(start - elapsed, start / 2))
-        else:
-            self._dense += 1
-            late = self._dense - s.dense_polls
-            delay = s.interval if late <= 0 else min(s.max_interval, s.interval * s.growth ** late)
-        self.polls += 1
-        return delay
 
 
 @dataclass
@@ -147,7 +93,7 @@ class Pipeline:
     def __init__(self, client: MusicAPIClient, library: Library, *,
                  schedule: PollSchedule = PollSchedule(), decoder: audio.Decoder | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 cancel: CancelToken | None = None, clock: Callable[[], float] = time.monotonic):
+                 cancel: CancelToken | None = None, clock: Clock = SYSTEM_CLOCK):
         self.client = client
         self.library = library
         self.schedule = schedule
@@ -166,7 +112,7 @@ class Pipeline:
         if plan.settings.output == "mp3" and not audio.mp3_decoder_available(self.decoder):
             raise audio.DecoderMissing()
         self._plan = plan
-        self._started = self.clock()
+        self._started = self.clock.now()
         self._step = 0
         self._steps = plan.calls
         self._remaining_service = plan.service_seconds
@@ -318,48 +264,30 @@ class Pipeline:
 
     def _poll(self, task_id: str, expected: float, stage: str, entry: dict, wanted: int,
               early: Callable[[_Part], None] | None = None) -> list[_Part]:
+        """Wait on the task through the client, reporting progress and handing each clip
+        done before the rest to ``early``; learn the service's pace from how long it took."""
         scale = max(self.schedule.time_scale, 1e-9)
-        started = self.clock()
-        if entry.get("accepted"):
-            # Resuming: the service has been working since the task was accepted.
-            started -= max(0.0, time.time() - entry["accepted"]) * scale
+        # Resuming: the service has been working since the task was accepted (wall time:
+        # the journal outlives this process).
+        waited = max(0.0, time.time() - entry["accepted"]) if entry.get("accepted") else 0.0
+        began = self.clock.now() - waited
         estimate = expected * self._pace
-        polls = self.schedule.for_task(estimate)
-        nearly = False
-        while True:
-            elapsed = (self.clock() - started) / scale
-            delay = polls.next_delay(elapsed, nearly)
+
+        def on_poll(status: TaskStatus | None, elapsed: float):
             self._report(stage, estimate, elapsed * scale)
-            self.cancel.sleep(delay * scale)
-            status = self.client.get_task(task_id)
+            if status is None:
+                return
             self.polls[task_id] = self.polls.get(task_id, 0) + 1
-            parts = self._finished(status, wanted)
-            if parts is not None:
-                taken = (self.clock() - started) / scale
-                self._pace = 0.5 * self._pace + 0.5 * max(0.2, min(5.0, taken / expected))
-                return parts
-            nearly = any(c.done for c in status.clips)
             for clip in status.clips:
                 if early and clip.done and clip.duration and clip.clip_id not in self._early:
                     early(_Part(clip.clip_id, float(clip.duration), clip.audio_url))
 
-    def _finished(self, status: TaskStatus, wanted: int) -> list[_Part] | None:
-        """The task's finished clips once ``wanted`` of them are done (or every clip has
-        ended), None while it is still working."""
-        if status.failure:
-            raise TaskFailedError(
-                f"MusicAPI reports the task {status.failure}"
-                + (f": {status.error}" if status.error else "."), server_message=status.error)
-        if status.not_ready or not status.clips:
-            return None
-        done = [c for c in status.clips if c.done and c.duration]
-        if len(done) < wanted and any(not (c.done or c.failed) for c in status.clips):
-            return None
-        if not done:
-            message = "; ".join(c.error for c in status.failed_clips if c.error)
-            raise TaskFailedError("Every clip of the task failed" + (f": {message}" if message else "."),
-                                  server_message=message)
-        return [_Part(c.clip_id, float(c.duration), c.audio_url) for c in done]
+        status = self.client.wait(task_id, estimate, schedule=self.schedule, wanted=wanted,
+                                  cancel=self.cancel, clock=self.clock, waited=waited, on_poll=on_poll)
+        self.polls[task_id] = self.polls.get(task_id, 0) + 1
+        taken = (self.clock.now() - began) / scale
+        self._pace = 0.5 * self._pace + 0.5 * max(0.2, min(5.0, taken / expected))
+        return [_Part(c.clip_id, float(c.duration), c.audio_url) for c in status.finished(wanted)]
 
     # --- audio ----------------------------------------------------------------------
     def _fetch(self, job: Job, part: _Part) -> str:
@@ -420,6 +348,7 @@ class Pipeline:
             reports[role] = report.to_dict()
             if role == "primary":
                 notes.insert(0, f"Fit: {report.quality}.")
+        origin, licence = licence_for(self.client.base_url)
         provenance = {
             "scorefit_version": __version__,
             "service": self.client.base_url,
@@ -432,7 +361,8 @@ class Pipeline:
             "fit": reports,
             "timeline": timeline.to_dict(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "licence": LICENCE_NOTE,
+            "origin": origin,
+            "licence": licence,
         }
         sidecar = atomic_write_json(outputs["primary"].with_suffix(".json"), provenance)
         self._report("Done", 0.0, 0.0)
@@ -441,6 +371,8 @@ class Pipeline:
 
     def _report(self, stage: str, expected: float, elapsed: float, message: str = ""):
         later = max(0.0, self._remaining_service - expected) * self._pace * self.schedule.time_scale
-        now = max(0.0, expected * self._pace * self.schedule.time_scale - elapsed)
+        forecast = expected * self._pace * self.schedule.time_scale
+        now = max(0.0, forecast - elapsed)
         self.on_progress(Progress(stage, max(1, self._step), self._steps,
-                                  self.clock() - self._started, now + later, message))
+                                  self.clock.now() - self._started, now + later, message,
+                                  overdue=forecast > 0 and elapsed > forecast))

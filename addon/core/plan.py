@@ -14,6 +14,7 @@ import re
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 
+from .errors import InputError
 from .prompt import PromptSpec
 from .timeline import Timeline
 
@@ -65,9 +66,9 @@ class Settings:
 
     def __post_init__(self):
         if self.output not in ("wav", "mp3"):
-            raise ValueError(f"output must be 'wav' or 'mp3', not {self.output!r}")
+            raise InputError(f"output must be 'wav' or 'mp3', not {self.output!r}")
         if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,40}", self.model or ""):
-            raise ValueError(f"{self.model!r} is not a MusicAPI model name (for example {DEFAULT_MODEL})")
+            raise InputError(f"{self.model!r} is not a MusicAPI model name (for example {DEFAULT_MODEL})")
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from . import audio, config
 from .errors import PreflightError, ScoreFitError
 from .library import Library, atomic_copy
-from .musicapi import (Cancelled, ConfigurationError, InsufficientCreditsError, MusicAPIClient,
-                       OutcomeUnknownError)
+from .musicapi import (SYSTEM_CLOCK, Cancelled, Clock, ConfigurationError, InsufficientCreditsError,
+                       MusicAPIClient, OutcomeUnknownError)
 from .musicapi.client import check_base_url, is_loopback
 from .pipeline import CancelToken, Pipeline, PollSchedule, Progress, Result
 from .plan import CREDITS, DEFAULT_MODEL, Plan, Reuse, Settings, make_plan, make_refit_plan
@@ -80,6 +80,7 @@ class Service:
     key: str = field(repr=False)
     time_scale: float = 1.0
     emulator: object | None = None
+    clock: Clock = SYSTEM_CLOCK       # what the service's tasks run on (an emulator's own, in tests)
 
     @property
     def schedule(self) -> PollSchedule:
@@ -108,13 +109,15 @@ class Service:
 BUILT_IN_EMULATOR = "built-in emulator"
 
 
-def connect(*, emulator=None, base_url: str | None = None) -> Service:
+def connect(*, emulator=None, base_url: str | None = None, sends: bool = True) -> Service:
     """The service to use: the emulator a host started (with ``url``, ``key`` and ``speed``),
-    or MusicAPI with the key from ``MUSICAPI_KEY`` or the config file."""
+    or MusicAPI with the key from ``MUSICAPI_KEY`` or the config file. ``sends=False``
+    (a plan with no call, such as a free Refit) needs no key."""
     if emulator is not None:
-        return Service(emulator.url, emulator.key, emulator.speed, emulator)
+        return Service(emulator.url, emulator.key, emulator.speed, emulator,
+                       getattr(emulator, "clock", SYSTEM_CLOCK))
     key = config.get_api_key()
-    if not key:
+    if not key and sends:
         raise ConfigurationError(
             "No MusicAPI key is set.",
             hint="Enter it in ScoreFit's settings, or set the MUSICAPI_KEY environment variable. "
@@ -248,6 +251,21 @@ class Snapshot:
     # A paid request's answer was lost: only the editor, after checking, may send it again.
     needs_check: bool = False
     key: str = ""                   # the request's key in the library
+    overdue: bool = False           # the service is taking longer than its forecast
+
+    @property
+    def time_left(self) -> str:
+        """The wait still to come, as honestly as it is known: a forecast, or that the
+        service is running over it (never "about 0 s left" for seconds on end)."""
+        if self.finished:
+            return ""
+        if self.overdue:
+            return "taking longer than forecast"
+        if self.remaining is None or self.remaining < 1:
+            return ""
+        if self.remaining < 90:
+            return f"about {self.remaining:.0f} s left"
+        return f"about {self.remaining / 60:.0f} min left"
 
     @property
     def finished(self) -> bool:
@@ -326,7 +344,8 @@ class BackgroundJob:
             self._snapshot = replace(self._snapshot, **changes)
 
     def _progress(self, progress: Progress):
-        self._set(stage=progress.stage, fraction=progress.fraction, remaining=progress.remaining)
+        self._set(stage=progress.stage, fraction=progress.fraction, remaining=progress.remaining,
+                  overdue=progress.overdue)
 
     def _work(self):
         try:
@@ -336,8 +355,8 @@ class BackgroundJob:
                 client.stop_reads()
             preflight(self.plan, self.key, client, self.library, self.destination,
                       service_is_local_trial=self.service.emulator is not None)
-            pipeline = Pipeline(client, self.library, schedule=self.service.schedule,
-                                decoder=self.decoder, on_progress=self._progress, cancel=self.token)
+            pipeline = Pipeline(client, self.library, schedule=self.service.schedule, decoder=self.decoder,
+                                on_progress=self._progress, cancel=self.token, clock=self.service.clock)
             result = pipeline.run(self.plan, self.key)
             destination = self.destination
             if destination is not None:

@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 import math
 from fractions import Fraction
 
+from .errors import InputError
+
 # Rates that are conventionally written as decimals but are really N*1000/1001.
 _NTSC_NOMINALS = (24, 30, 48, 60, 120)
+# The audio rates editors deliver at (Hz).
+SAMPLE_RATES = (22050, 32000, 44100, 48000, 88200, 96000)
 
 
 @dataclass(frozen=True)
@@ -25,9 +29,9 @@ class FrameRate:
 
     def __post_init__(self):
         if self.num <= 0 or self.den <= 0:
-            raise ValueError(f"frame rate must be positive, got {self.num}/{self.den}")
+            raise InputError(f"frame rate must be positive, got {self.num}/{self.den}")
         if self.drop_frame and self.nominal not in (30, 60):
-            raise ValueError("drop-frame timecode exists only for 29.97 and 59.94 fps")
+            raise InputError("drop-frame timecode exists only for 29.97 and 59.94 fps")
 
     @classmethod
     def parse(cls, value, drop_frame: bool = False) -> "FrameRate":
@@ -42,18 +46,21 @@ class FrameRate:
         elif text.upper().endswith("DF"):
             drop_frame = True
             text = text[:-2].strip()
-        if "/" in text:
-            num, den = text.split("/", 1)
-            return cls(int(num), int(den), drop_frame)
         try:
+            if "/" in text:
+                num, den = text.split("/", 1)
+                return cls(int(num), int(den), drop_frame)
             rate = float(text)
-        except ValueError:
-            raise ValueError(f"not a frame rate: {value!r}") from None
+            exact = Fraction(text).limit_denominator(1001)
+        except InputError:
+            raise
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise InputError(f"not a frame rate: {value!r} (expected 24, 23.976, 29.97 DF, "
+                             "30000/1001 …)") from None
         for nominal in _NTSC_NOMINALS:
             # 23.976, 23.98, 29.97, 59.94 … all mean nominal*1000/1001.
             if abs(rate - nominal * 1000 / 1001) < 0.006:
                 return cls(nominal * 1000, 1001, drop_frame)
-        exact = Fraction(text).limit_denominator(1001)
         return cls(exact.numerator, exact.denominator, drop_frame)
 
     @classmethod
@@ -104,11 +111,11 @@ class Timeline:
 
     def __post_init__(self):
         if self.duration_frames <= 0:
-            raise ValueError(
+            raise InputError(
                 f"the timeline is empty ({self.duration_frames} frames): "
                 "set its end after its start")
-        if self.sample_rate not in (22050, 32000, 44100, 48000, 88200, 96000):
-            raise ValueError(f"unsupported audio sample rate {self.sample_rate} Hz")
+        if self.sample_rate not in SAMPLE_RATES:
+            raise InputError(f"unsupported audio sample rate {self.sample_rate} Hz")
         inside = tuple(sorted(
             (m for m in self.markers if 0 <= m.frame < self.duration_frames),
             key=lambda m: m.frame))
@@ -169,29 +176,52 @@ class Timeline:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Timeline":
-        """Build from JSON. ``duration_frames`` or ``duration_seconds`` must be given."""
-        try:
-            fps = FrameRate.parse(data["fps"], bool(data.get("drop_frame", False)))
-        except KeyError:
-            raise ValueError("the timeline needs an 'fps' (for example 24 or \"23.976\")") from None
+        """Build from JSON. ``duration_frames`` or ``duration_seconds`` must be given; a
+        field that cannot be read raises :class:`InputError` naming it."""
+        if "fps" not in data:
+            raise InputError("the timeline needs an 'fps' (for example 24 or \"23.976\")")
+        fps = FrameRate.parse(data["fps"], bool(data.get("drop_frame", False)))
         if "duration_frames" in data:
-            frames = int(data["duration_frames"])
+            frames = _whole(data["duration_frames"], "duration_frames")
         elif "duration_seconds" in data:
-            frames = round(Fraction(str(data["duration_seconds"])) * fps.fraction)
+            frames = round(_exact(data["duration_seconds"], "duration_seconds") * fps.fraction)
         else:
-            raise ValueError("the timeline needs 'duration_frames' or 'duration_seconds'")
+            raise InputError("the timeline needs 'duration_frames' or 'duration_seconds'")
         markers = []
-        for raw in data.get("markers", ()):
-            if "frame" not in raw and "seconds" in raw:
-                raw = dict(raw, frame=round(Fraction(str(raw.pop("seconds"))) * fps.fraction))
+        for number, raw in enumerate(data.get("markers", ()), 1):
+            what = f"marker {number}"
+            if not isinstance(raw, dict):
+                raise InputError(f"{what} is not an object with 'frame' or 'seconds'")
+            if "frame" in raw:
+                frame = _whole(raw["frame"], f"{what}'s frame")
+            elif "seconds" in raw:
+                frame = round(_exact(raw["seconds"], f"{what}'s seconds") * fps.fraction)
+            else:
+                raise InputError(f"{what} needs a 'frame' or 'seconds'")
             markers.append(Marker(
-                frame=int(raw["frame"]), name=str(raw.get("name", "")),
+                frame=frame, name=str(raw.get("name", "")),
                 note=str(raw.get("note", "")), color=str(raw.get("color", "")),
-                duration=int(raw.get("duration", 1))))
+                duration=_whole(raw.get("duration", 1), f"{what}'s duration")))
         return cls(fps=fps, duration_frames=frames,
-                   start_frame=int(data.get("start_frame", 0)),
+                   start_frame=_whole(data.get("start_frame", 0), "start_frame"),
                    name=str(data.get("name", "")), markers=tuple(markers),
-                   sample_rate=int(data.get("sample_rate", 48000)))
+                   sample_rate=_whole(data.get("sample_rate", 48000), "sample_rate"))
+
+
+def _exact(value, what: str) -> Fraction:
+    """A number of seconds as JSON or a command line gives it, exactly."""
+    try:
+        return Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"{what} must be a number of seconds (for example 42.5), not {value!r}") from None
+
+
+def _whole(value, what: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
+        raise InputError(f"{what} must be a whole number, not {value!r}")
+    return int(value)
 
 
 # --- timecode -------------------------------------------------------------------
@@ -229,12 +259,12 @@ def timecode_to_frames(timecode: str, fps: FrameRate) -> int:
     """SMPTE timecode to a frame count at the nominal rate, as Resolve numbers frames."""
     match = _TIMECODE.match(timecode.strip())
     if not match:
-        raise ValueError(f"not a timecode: {timecode!r} (expected HH:MM:SS:FF)")
+        raise InputError(f"not a timecode: {timecode!r} (expected HH:MM:SS:FF)")
     hh, mm, ss, sep, ff = match.groups()
     hh, mm, ss, ff = int(hh), int(mm), int(ss), int(ff)
     nominal = fps.nominal
     if ff >= nominal or mm >= 60 or ss >= 60:
-        raise ValueError(f"timecode {timecode!r} is out of range at {fps} fps")
+        raise InputError(f"timecode {timecode!r} is out of range at {fps} fps")
     total = ((hh * 60 + mm) * 60 + ss) * nominal + ff
     if fps.drop_frame or sep == ";":
         if fps.nominal in (30, 60):

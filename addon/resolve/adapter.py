@@ -15,11 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ..core import bars
-from ..core.library import atomic_write
-from ..core.errors import ScoreFitError
-from ..core.placement import first_free_lane
-from ..core.timeline import FrameRate, Marker, Timeline
+from ..core import (atomic_write, bars, first_free_lane, FrameRate, Marker, ScoreFitError,
+                    Timeline)
 
 MIN_VERSION = (18, 5)       # AppendToTimeline learned trackIndex and recordFrame in 18.5
 BIN_NAME = "ScoreFit"

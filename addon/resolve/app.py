@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..core import config
-from ..core.errors import ScoreFitError
-from ..core.library import Library
-from ..core.plan import MODELS
-from ..core.refit import reuse_from
-from ..core.session import BackgroundJob, Choices, Snapshot, connect, describe, plan_for, refit_plan_for
+from ..core import (BackgroundJob, Choices, config, connect, describe, Library, MODELS,
+                    plan_for, refit_plan_for, reuse_from, ScoreFitError, Snapshot)
 from ..emulator import built_in
 from . import adapter
 

@@ -45,6 +45,7 @@ from .errors import (
     OutcomeUnknownError, RateLimitedError, ServiceError, TaskNotFoundError, redact,
 )
 from .models import TaskStatus
+from .waiting import SYSTEM_CLOCK, CancelToken, Clock, PollSchedule
 
 DEFAULT_BASE_URL = "https://api.musicapi.ai"
 USER_AGENT = "ScoreFit (+https://github.com/scorefit/scorefit)"
@@ -121,6 +122,10 @@ class _OpenConnections:
                     super().connect()
                     with registry._lock:
                         registry._connections.add(self)
+                        stopped = registry.stopped
+                    if stopped:    # stopped while this one was connecting: cut() missed it
+                        self.close()
+                        raise ConnectionAbortedError("reads are stopped")
             return Connection
 
         class Pool(HTTPConnectionPool):
@@ -131,8 +136,8 @@ class _OpenConnections:
         return {"http": Pool, "https": TlsPool}
 
     def cut(self):
-        self.stopped = True
-        with self._lock:
+        with self._lock:           # with connect()'s registration: one of the two sees the other
+            self.stopped = True
             connections = list(self._connections)
         for connection in connections:
             sock = getattr(connection, "sock", None)
@@ -189,7 +194,9 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def parse_retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: seconds, or an HTTP date (measured
+    from ``now``, a POSIX time, by default the present)."""
     if not value:
         return None
     try:
@@ -200,7 +207,7 @@ def parse_retry_after(value: str | None) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _server_message(body) -> str:
@@ -216,9 +223,9 @@ class MusicAPIClient:
 
     def __init__(self, api_key: str, base_url: str = DEFAULT_BASE_URL, *,
                  retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep):
-        if not api_key or not api_key.strip():
-            raise AuthError("No MusicAPI key is set.")
-        self._key = api_key.strip()
+        # No key is needed until something is sent: a free Refit or a run the library
+        # serves makes a client and never asks the service anything.
+        self._key = (api_key or "").strip()
         self.base_url = check_base_url(base_url)
         self.retry = retry
         self._sleep = sleep
@@ -263,6 +270,32 @@ class MusicAPIClient:
         except UnreadableAnswer:
             return TaskStatus(task_id, not_ready=True)    # the next poll asks again
         return TaskStatus.from_json(task_id, status, body)
+
+    def wait(self, task_id: str, expected: float, *, schedule: PollSchedule = PollSchedule(),
+             wanted: int = 1, cancel: CancelToken | None = None, clock: Clock = SYSTEM_CLOCK,
+             waited: float = 0.0, on_poll: Callable[[TaskStatus | None, float], None] | None = None
+             ) -> TaskStatus:
+        """Poll ``task_id`` until ``wanted`` clips are done (or every clip has ended); the
+        one polling path, paced by ``schedule`` around the ``expected`` service seconds.
+
+        ``waited``: clock seconds the task has already run (a resumed job). ``on_poll``
+        is called before each wait with the latest status (None before the first poll)
+        and the service seconds elapsed, for progress and for using a clip early.
+        Raises :class:`TaskFailedError` if the task fails and :class:`Cancelled` when
+        ``cancel`` is set."""
+        scale = max(schedule.time_scale, 1e-9)
+        started = clock.now() - max(0.0, waited)
+        polls = schedule.for_task(expected)
+        status = None
+        while True:
+            elapsed = (clock.now() - started) / scale
+            if on_poll is not None:
+                on_poll(status, elapsed)
+            nearly = status is not None and any(c.done for c in status.clips)
+            clock.sleep(polls.next_delay(elapsed, nearly) * scale, cancel)
+            status = self.get_task(task_id)
+            if status.finished(wanted) is not None:
+                return status
 
     def wav_url(self, clip_id: str, *, preparing_attempts: int = 20) -> str:
         """Ask for the lossless WAV of a clip (paid, synchronous). HTTP 202 is the service
@@ -326,6 +359,8 @@ class MusicAPIClient:
         """One request through the read or the paid transport; every POST here is paid."""
         paid = method == "POST"
         url = self.base_url + path
+        if not self._key:
+            raise AuthError("No MusicAPI key is set.")
         session = self._paid if paid else self._reads
         try:
             response = session.request(method, url, json=body, headers=self._headers(url),

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import TaskFailedError
+
 DONE = "succeeded"
 WORKING = ("pending", "running", "queued", "submitted", "streaming", "not_ready")
 # Task-level outcomes from the vendor SDK; credits are refunded by the service.
@@ -76,6 +78,24 @@ class TaskStatus:
             return False
         done = sum(1 for c in self.clips if c.done)
         return done >= (needed or len(self.clips))
+
+    def finished(self, wanted: int = 1) -> tuple | None:
+        """The done clips once ``wanted`` of them are done (or every clip has ended), None
+        while the task is still working. A failed task, or one whose every clip failed,
+        raises :class:`TaskFailedError` (the service refunds it)."""
+        if self.failure:
+            raise TaskFailedError(f"MusicAPI reports the task {self.failure}"
+                                  + (f": {self.error}" if self.error else "."), server_message=self.error)
+        if self.not_ready or not self.clips:
+            return None
+        done = tuple(c for c in self.clips if c.done and c.duration)
+        if len(done) < wanted and any(not (c.done or c.failed) for c in self.clips):
+            return None
+        if not done:
+            message = "; ".join(c.error for c in self.failed_clips if c.error)
+            raise TaskFailedError("Every clip of the task failed" + (f": {message}" if message else "."),
+                                  server_message=message)
+        return done
 
     @classmethod
     def from_json(cls, task_id: str, status: int, body: dict) -> "TaskStatus":
