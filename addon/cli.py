@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from .core import (BackgroundJob, Choices, config, ConfigurationError, connect, describe, Destination, fit_file,
-                   FrameRate, InputError, Library, plan_for, RefitError, refit_plan_for, report_path,
+                   FrameRate, host, InputError, JobState, Library, plan_for, Provenance, RefitError, refit_plan_for, report_path,
                    reuse_from, SAMPLE_RATES, ScoreFitError, Snapshot, Timeline)
 from .emulator import built_in
 
@@ -173,7 +173,7 @@ def cmd_plan(args) -> int:
 
 def _sends(plan, service, library: Library) -> bool:
     """Whether the run will send anything: not a free Refit, nor a run the library holds."""
-    return bool(plan.calls) and library.job(plan.request_key(service.identity)).state != "done"
+    return bool(plan.calls) and library.job(plan.request_key(service.identity)).state is not JobState.DONE
 
 
 def _connect(args, plan, library: Library):
@@ -223,29 +223,19 @@ def _run(args, plan) -> int:
         return CANCELLED if snap.state == "cancelled" else FAILED
     result = snap.result
     print(f"Soundtrack: {result.primary} ({plan.timeline.duration_samples} samples at "
-          f"{plan.timeline.sample_rate} Hz, fit: {result.provenance['fit']['primary']['method']})")
+          f"{plan.timeline.sample_rate} Hz, fit: {result.provenance.report()['method']})")
     print(f"Provenance: {result.sidecar}")
     if result.alternate:
         print(f"Alternate take: {result.alternate}")
-    if snap.message:
-        print(snap.message)
-    if out_timeline:
-        return _write_timeline(args, result, out_timeline)
-    return OK
-
-
-def _write_timeline(args, result, adapter: str) -> int:
+    if not out_timeline:
+        if snap.message:
+            print(snap.message)
+        return OK
     from . import interchange
-    try:
-        for note in interchange.write(args.document, Path(args.out_timeline), result.primary,
-                                      result.alternate, adapter):
-            print(f"Note: {note}")
-    except (ScoreFitError, OSError) as error:
-        sys.stderr.write(f"scorefit: the timeline could not be written ({error}); the soundtrack "
-                         f"is at {result.primary}\n")
-        return FAILED
-    print(f"Timeline with the soundtrack: {Path(args.out_timeline).absolute()} (import it into your editor)")
-    return OK
+    outcome = host.deliver(interchange.FileHost(args.document, Path(args.out_timeline), out_timeline),
+                           plan.timeline, snap)
+    print(outcome.text if outcome.ok else f"scorefit: {outcome.text}", file=sys.stdout if outcome.ok else sys.stderr)
+    return OK if outcome.ok else FAILED
 
 
 def cmd_fit(args) -> int:
@@ -256,15 +246,13 @@ def cmd_refit(args) -> int:
     """Fit the song behind an earlier result to a recut: free when it is long enough."""
     timeline = _timeline(args)
     try:
-        provenance = json.loads(Path(args.provenance).read_text("utf-8"))
+        provenance = Provenance.load(Path(args.provenance))
     except FileNotFoundError:
         raise UsageError(f"there is no provenance file at {args.provenance} (it is the .json written "
                          "beside each soundtrack)") from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, TypeError) as error:
         raise UsageError(f"{args.provenance} is not a readable provenance file ({error})") from None
-    if not isinstance(provenance, dict):
-        raise UsageError(f"{args.provenance} is not a provenance file (it holds no JSON object)")
-    reuse = reuse_from(provenance, _library(args))
+    reuse = reuse_from(provenance.request_key, _library(args))
     return _run(args, refit_plan_for(timeline, _choices(args), reuse))
 
 
@@ -316,7 +304,7 @@ def cmd_pending(args) -> int:
     jobs = library.pending()
     for job in jobs:
         steps = ", ".join(f"{s['name']}={s['state']}" for s in job.steps)
-        print(f"{job.key}  {job.data.get('request', {}).get('title', '')}  {steps}")
+        print(f"{job.key}  {job.request.get('title', '')}  {steps}")
     if not jobs:
         print("No unfinished jobs.")
     return OK

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import (atomic_write_bytes, FrameRate, frames_to_timecode, Marker, ScoreFitError,
+from .core import (atomic_write_bytes, FrameRate, host, frames_to_timecode, Marker, ScoreFitError,
                    Timeline)
 
 # File ending -> OpenTimelineIO adapter.
@@ -223,6 +223,26 @@ def write(doc: Document, out: Path, primary: Path, alternate: Path | None = None
             text = _disable_in_xml(text, ALTERNATE, adapter)
     atomic_write_bytes(out, text.encode("utf-8"))
     return notes
+
+
+class FileHost:
+    """ScoreFit's host contract (:mod:`core.host`) on an editor's export: the result is
+    placed by writing the timeline again, to ``out``, with the soundtrack added."""
+
+    def __init__(self, doc: Document, out: Path, adapter: str | None = None):
+        self.doc, self.out, self.adapter = doc, Path(out), adapter
+
+    def read_timeline(self) -> Timeline:
+        return self.doc.model
+
+    def placed(self) -> None:
+        return None          # a Refit of an export starts from the provenance file instead
+
+    def place(self, result, replacing=None) -> host.Placement:
+        notes = write(self.doc, self.out, result.primary, result.alternate, self.adapter)
+        return host.Placement(" ".join([*(f"Note: {note}" for note in notes),
+                                        f"Timeline with the soundtrack: {self.out.absolute()} (import it "
+                                        "into your editor)."]))
 
 
 def _same_timeline(root, original, otio):

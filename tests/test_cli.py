@@ -229,7 +229,8 @@ def test_fit_file_fits_any_wav_to_frames_and_reports_json(capsys, tmp_path):
     assert report["method"] == "bars" and report["ending"] == "ring-out" and report["joins"]
     assert source.read_bytes() == before                        # the editor's file is untouched
     sidecar = json.loads(out.with_suffix(".fit.json").read_text())
-    assert sidecar["source"].endswith("my song.wav") and sidecar["fit"] == report
+    assert sidecar["source"]["path"].endswith("my song.wav") and sidecar["fit"] == {"primary": report}
+    assert sidecar["kind"] == "fit-to-cut" and sidecar["origin"] == "own" and len(sidecar["source"]["sha256"]) == 64
     code, text, _ = scorefit(capsys, "fit-file", source, "-o", tmp_path / "again.wav", "--duration", "30.5")
     assert code == 0 and f"Fitted: {tmp_path / 'again.wav'} (1464000 samples" in text and "Report: " in text
 

@@ -10,7 +10,8 @@ from pydub import AudioSegment
 
 from scorefit.core.library import Library
 from scorefit.core.musicapi import Cancelled, MusicAPIClient, OutcomeUnknownError, TaskFailedError
-from scorefit.core.pipeline import LICENCE_NOTE, CancelToken, Pipeline, PollSchedule
+from scorefit.core.pipeline import CancelToken, Pipeline, PollSchedule
+from scorefit.core.provenance import LICENCE_NOTE, licence_for
 from scorefit.core.plan import Settings, make_plan
 from scorefit.core.prompt import derive_prompt
 from scorefit.core.timeline import FrameRate, Marker, Timeline
@@ -50,14 +51,28 @@ def test_long_timeline_is_extended_joined_and_fitted_exactly(client, library, sc
     assert prov["request"]["prompt"] == plan.spec.prompt
     # An emulator's placeholder never claims the rights only the paid service grants.
     assert prov["origin"] == "emulator" and "no commercial-use rights" in prov["licence"]
-    from scorefit.core.pipeline import licence_for
     assert licence_for("https://api.musicapi.ai") == ("musicapi", LICENCE_NOTE)
     assert "rights for commercial use" in LICENCE_NOTE
     assert result.alternate and int(AudioSegment.from_wav(result.alternate).frame_count()) == \
         plan.timeline.duration_samples
-    # Extends continued inside the clips (whole seconds), and the mood change was used.
+    # Extends continued inside the clips (whole seconds), and the mood change was used: an
+    # extend that starts after the "epic chase" marker (120 s) asks for it, one before does not.
     extends = [s for s in library.job(plan.request_key(emulator.url)).steps if s["kind"] == "extend"]
     assert all(isinstance(s["body"]["continue_at"], int) for s in extends)
+    sections = {s["body"]["continue_at"] + offset: s["body"]["prompt"].splitlines()[1]
+                for offset, s in zip(_song_offsets(extends), extends)}
+    assert any(at >= 120 for at in sections) and any(at < 120 for at in sections), sections
+    for at, section in sections.items():
+        assert ("epic" in section) == (at >= 120), (at, section)
+
+
+def _song_offsets(extends):
+    """Where each extend's clip started in the song: the previous extend's continue point."""
+    offsets, at = [], 0
+    for step in extends:
+        offsets.append(at)
+        at += step["body"]["continue_at"]
+    return offsets
 
 
 def test_same_request_is_served_from_the_library(client, library, schedule, emulator):

@@ -74,3 +74,18 @@ def test_very_short_cuts_carry_a_warning_and_normal_ones_do_not():
         return make_plan(tl, derive_prompt(tl), Settings())
     assert "only 1 frame (0.04 s)" in plan(1).short_warning and "credits" in plan(1).short_warning
     assert plan(24 * 60).short_warning == ""
+
+
+def test_the_same_cut_and_choices_plan_once():
+    """A panel redraws many times a second, then a click plans again: one plan is made."""
+    from scorefit.core.session import Choices, _plan, plan_for
+    timeline = Timeline(FrameRate(24), 2880, markers=(Marker(1200, "tense build"),))
+    before = _plan.cache_info()
+    first = plan_for(timeline, Choices())
+    for _ in range(5):
+        assert plan_for(Timeline(FrameRate(24), 2880, markers=(Marker(1200, "tense build"),)), Choices()) is first
+    after = _plan.cache_info()
+    assert after.misses - before.misses == 1 and after.hits - before.hits == 5
+    assert plan_for(timeline, Choices(style="jazz")) is not first
+    longer = Timeline(FrameRate(24), 2880, markers=(Marker(1200, "tense build"), Marker(5000, "gone")))
+    assert plan_for(longer, Choices()).dropped != first.dropped      # a dropped marker is named

@@ -3,20 +3,17 @@ markers, so cuts can snap to the music. Only markers with ScoreFit's prefixes ar
 added or removed; the editor's own markers are left as they are."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import bpy
 
-from ..core import BAR, bars, FrameRate, PHRASE
+from ..core import BAR, bars, FrameRate, PHRASE, Provenance
 from . import compat
 from .place import PROP
 
 
 def _report_of(sidecar: Path) -> dict:
-    # A generated soundtrack's provenance holds a report per take; Fit Strip to Cut's, one.
-    fit = json.loads(sidecar.read_text("utf-8")).get("fit", {})
-    return fit.get("primary", fit)
+    return Provenance.load(sidecar).report()
 
 
 def source(scene) -> tuple[int, dict]:

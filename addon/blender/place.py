@@ -7,8 +7,9 @@ from pathlib import Path
 
 import bpy
 
-from ..core import PlacementError, first_free_lane, lane_is_free
+from ..core import host, PlacementError, Provenance, first_free_lane, lane_is_free
 from . import compat
+from .read import timeline_from_scene
 
 MAX_CHANNEL = 128      # Blender's sequencer has channels 1-128
 PROP = "scorefit_"     # custom properties on placed strips carry this prefix
@@ -77,7 +78,7 @@ def place(scene, primary: Path, alternate: Path | None, provenance: dict) -> lis
                                  "(paid steps are kept in the library).")
     frames = scene.frame_end - scene.frame_start + 1
     channel, alt_channel = choose_channels(scene, alternate is not None)
-    title = provenance.get("request", {}).get("title") or "Soundtrack"
+    title = provenance.title or "Soundtrack"
     added = []
     try:
         strip = add_strip(scene, f"ScoreFit {title}", primary, channel, frames)
@@ -96,18 +97,17 @@ def place(scene, primary: Path, alternate: Path | None, provenance: dict) -> lis
     return added
 
 
-def _tag(strip, provenance: dict, role: str, path: Path):
-    request = provenance.get("request", {})
-    tasks = provenance.get("tasks", [])
+def _tag(strip, provenance: Provenance, role: str, path: Path):
     strip[PROP + "role"] = role
-    strip[PROP + "clip_id"] = str(provenance.get("clips", {}).get(role) or "")
-    strip[PROP + "task_ids"] = ", ".join(t["task_id"] for t in tasks if t.get("task_id"))
-    strip[PROP + "prompt"] = str(request.get("prompt", ""))
-    strip[PROP + "model"] = str(request.get("model", ""))
+    strip[PROP + "clip_id"] = provenance.clip_id(role)
+    strip[PROP + "task_ids"] = ", ".join(provenance.task_ids)
+    strip[PROP + "prompt"] = provenance.prompt
+    strip[PROP + "model"] = provenance.model
     strip[PROP + "file"] = str(path)
     strip[PROP + "sidecar"] = str(Path(path).with_suffix(".json"))
-    strip[PROP + "request_key"] = str(provenance.get("request_key", ""))
-    strip[PROP + "service"] = str(provenance.get("service", ""))
+    strip[PROP + "request_key"] = provenance.request_key
+    strip[PROP + "service"] = provenance.service
+    strip[PROP + "origin"] = provenance.origin
 
 
 def placed_strip(scene):
@@ -156,3 +156,30 @@ def replace_strip(scene, name: str, path: Path, provenance: dict):
     strip.volume, strip.mute = kept["volume"], kept["mute"]
     _tag(strip, provenance, "primary", path)
     return strip
+
+
+class SceneHost:
+    """ScoreFit's host contract (:mod:`core.host`) on a Blender scene."""
+
+    def __init__(self, scene):
+        self.scene = scene
+
+    def read_timeline(self):
+        return timeline_from_scene(self.scene)
+
+    def placed(self) -> host.Placed | None:
+        strip = placed_strip(self.scene)
+        if strip is None:
+            return None
+        return host.Placed(str(strip.get(PROP + "request_key", "")), f"'{strip.name}' on channel {strip.channel}",
+                           strip.name)
+
+    def place(self, result, replacing: host.Placed | None = None) -> host.Placement:
+        if replacing is not None:
+            strip = replace_strip(self.scene, replacing.handle, result.primary, result.provenance)
+        else:
+            strip = place(self.scene, result.primary, result.alternate, result.provenance)[0]
+        first, after = compat.span(strip)
+        verb = "Refitted" if replacing is not None else "Placed"
+        return host.Placement(f"{verb} '{strip.name}' on channel {strip.channel} from frame {first}, "
+                              f"{after - first} frames.")

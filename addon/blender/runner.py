@@ -8,20 +8,18 @@ scene is gone the result stays in the library and the panel says where.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bpy
 
-from ..core import (PlacementError, BackgroundJob, connect, describe, Destination, Library, plan_for,
-                    refit_plan_for, reuse_from, ScoreFitError, Snapshot)
+from ..core import (BackgroundJob, connect, describe, Destination, host, Library, plan_for, Provenance,
+                    RefitError, refit_plan_for, reuse_from, ScoreFitError, Snapshot)
 from ..emulator import built_in
 from . import compat, props
 from .decode import decode_mp3
-from .place import PROP, place, placed_strip, replace_strip
-from .read import timeline_from_scene
+from .place import SceneHost, place
 
 TICK = 0.25          # seconds between panel updates while a job runs
 OFFLINE = ("Online access is off, so ScoreFit sent nothing. Turn on Preferences > System > "
@@ -49,7 +47,7 @@ class Stats:
 @dataclass
 class _State:
     job: BackgroundJob | None = None
-    refit: str = ""                 # the name of the strip a Refit replaces
+    refit: host.Placed | None = None    # the soundtrack a Refit replaces
     scene_uid: int = 0
     scene_name: str = ""
     message: Message = field(default_factory=Message)
@@ -86,14 +84,15 @@ def start(context, *, start_afresh: bool = False, refit: bool = False) -> str | 
     if not compat.has_audio():
         return _fail(NO_AUDIO)
     try:
-        plan = plan_preview(scene, refit=refit)
+        replacing = SceneHost(scene).placed() if refit else None
+        plan = plan_preview(scene, refit=refit, replacing=replacing)
         emulator = prefs is not None and prefs.service == "EMULATOR"
         service = connect(emulator=built_in(plan.settings.output, apart=True) if emulator else None)
     except (ValueError, ScoreFitError) as error:
         return _fail(describe(error))
     state.job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh,
                               destination=destination()).start()
-    state.refit = placed_strip(scene).name if refit else ""
+    state.refit = replacing
     state.scene_uid, state.scene_name = scene.session_uid, scene.name
     state.message = Message()
     state.stats = Stats()
@@ -102,18 +101,19 @@ def start(context, *, start_afresh: bool = False, refit: bool = False) -> str | 
     return None
 
 
-def plan_preview(scene, refit: bool = False):
-    """The plan for ``scene`` as the panel shows it: nothing is sent. Raises ValueError or
-    ScoreFitError (a Refit whose song is not in the library)."""
-    timeline = timeline_from_scene(scene)
+def plan_preview(scene, refit: bool = False, replacing: host.Placed | None = None):
+    """The plan for ``scene`` as the panel shows it: nothing is sent. Planning is cached on
+    what it reads (the timeline and the choices), so a redraw or a click plans only when
+    they changed. Raises ScoreFitError (bad input, or a Refit whose song is not in the library)."""
+    scene_host = SceneHost(scene)
+    timeline = scene_host.read_timeline()
     choices = scene.scorefit.choices()
     if not refit:
         return plan_for(timeline, choices)
-    strip = placed_strip(scene)
-    if strip is None:
-        raise ValueError("There is no ScoreFit soundtrack in this scene to refit.")
-    key = strip.get(PROP + "request_key", "")
-    return refit_plan_for(timeline, choices, reuse_from({"request_key": key}, Library()))
+    replacing = replacing or scene_host.placed()
+    if replacing is None:
+        raise RefitError("There is no ScoreFit soundtrack in this scene to refit.")
+    return refit_plan_for(timeline, choices, reuse_from(replacing.request_key, Library()))
 
 
 def cancel():
@@ -185,40 +185,18 @@ def _finish(snap: Snapshot, timeline):
     if snap.state != "done":
         tell("info" if snap.state == "cancelled" else "error", snap.error, offer_afresh=snap.needs_check)
         return
-    result = snap.result
     scene = _scene()
     if scene is None:
         tell("info", f"The scene '{state.scene_name}' is gone, so nothing was "
-                      f"placed. The soundtrack is kept at {result.primary}.")
+                      f"placed. The soundtrack is kept at {snap.result.primary}.")
         return
-    if (scene.frame_start, scene.frame_end - scene.frame_start + 1) != (
-            timeline.start_frame, timeline.duration_frames):
-        # Fitted to the range read at Generate: never stretched to one it was not fitted to.
-        tell("error", f"The scene's range changed while ScoreFit worked (it fitted frames "
-                      f"{timeline.start_frame} to {timeline.end_frame - 1}), so nothing was placed. "
-                      f"The soundtrack is kept at {result.primary}; press Refit to fit it to the "
-                      "new range (free when the song is long enough).")
-        _remember(scene, result)
-        return
-    _remember(scene, result)
+    _remember(scene, snap.result)        # Place Again and Refit find it, whatever happens next
     began = time.perf_counter()
-    try:
-        if state.refit:
-            strips = [replace_strip(scene, state.refit, result.primary, result.provenance)]
-        else:
-            strips = place(scene, result.primary, result.alternate, result.provenance)
-    except (PlacementError, RuntimeError) as error:
-        tell("error", f"{error} The soundtrack is kept at {result.primary}; "
-                       "press Place Again once the timeline has room.")
-        return
-    finally:
-        state.stats.placement = time.perf_counter() - began
-    undo_push("Refit ScoreFit Soundtrack" if state.refit else "Place ScoreFit Soundtrack")
-    strip = strips[0]
-    first, after = compat.span(strip)
-    verb = "Refitted" if state.refit else "Placed"
-    tell("info", f"{verb} '{strip.name}' on channel {strip.channel} from frame "
-                 f"{first}, {after - first} frames. {snap.message}".strip())
+    outcome = host.deliver(SceneHost(scene), timeline, snap, state.refit)
+    state.stats.placement = time.perf_counter() - began
+    if outcome.ok:
+        undo_push("Refit ScoreFit Soundtrack" if state.refit else "Place ScoreFit Soundtrack")
+    tell("info" if outcome.ok else "error", outcome.text)
 
 
 def _remember(scene, result):
@@ -241,9 +219,9 @@ def place_again(scene) -> list:
     settings = scene.scorefit
     sidecar = Path(bpy.path.abspath(settings.last_sidecar))
     try:
-        provenance = json.loads(sidecar.read_text("utf-8"))
-    except (OSError, ValueError):
-        provenance = {}
+        provenance = Provenance.load(sidecar)
+    except (OSError, ValueError, TypeError):
+        provenance = Provenance(kind="generated", fit={}, origin="", licence="")    # the strips only lack its details
     alternate = Path(settings.last_alternate) if settings.last_alternate else None
     return place(scene, Path(settings.last_file), alternate, provenance)
 

@@ -6,15 +6,18 @@ This module is the front door: hosts import what they use from here alone (a tes
 them to it), so the core's inner layout can change without touching a host. Every error
 a host must handle derives from :class:`ScoreFitError`.
 """
-from . import bars, config
+from . import bars, config, host
 from .audio import AudioError
 from .bars import BAR, PHRASE
 from .errors import InputError, PlacementError, PreflightError, RefitError, ScoreFitError
 from .fit import FitError, FitReport
 from .fit_file import fit_file, report_path
-from .library import Library, atomic_write, atomic_write_bytes
+from .files import atomic_write, atomic_write_bytes
+from .journal import JobState
+from .library import Library
 from .musicapi import ConfigurationError
 from .placement import first_free_lane, lane_is_free
+from .provenance import Provenance
 from .plan import DEFAULT_MODEL, MODELS
 from .prompt import DEFAULT_STYLE, TITLE_LIMIT
 from .refit import reuse_from
@@ -23,9 +26,9 @@ from .session import (BackgroundJob, Choices, Destination, Snapshot, connect, de
 from .timeline import SAMPLE_RATES, FrameRate, Marker, Timeline, frames_to_timecode
 
 __all__ = [
-    "bars", "config", "AudioError", "BAR", "PHRASE", "InputError", "PlacementError",
+    "bars", "config", "host", "AudioError", "BAR", "PHRASE", "InputError", "PlacementError",
     "PreflightError", "RefitError", "ScoreFitError", "FitError", "FitReport", "fit_file",
-    "report_path", "Library", "ConfigurationError", "atomic_write", "atomic_write_bytes", "first_free_lane",
+    "report_path", "JobState", "Library", "ConfigurationError", "atomic_write", "atomic_write_bytes", "first_free_lane", "Provenance",
     "lane_is_free", "DEFAULT_MODEL", "MODELS", "DEFAULT_STYLE", "TITLE_LIMIT", "reuse_from",
     "BackgroundJob", "Choices", "Destination", "Snapshot", "connect", "describe", "plan_for",
     "prompt_for", "refit_plan_for", "SAMPLE_RATES", "FrameRate", "Marker", "Timeline", "frames_to_timecode",

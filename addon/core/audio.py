@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .library import atomic_write
+from .files import atomic_write
 
 # A host decoder turns an MP3 file into a WAV file: decoder(src, dst_wav).
 Decoder = Callable[[Path, Path], None]

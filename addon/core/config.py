@@ -13,7 +13,8 @@ from pathlib import Path
 import platformdirs
 
 from .errors import InputError
-from .library import APP, atomic_write_json
+from .files import atomic_write_json
+from .library import APP
 from .plan import DEFAULT_MODEL
 from .prompt import DEFAULT_STYLE
 

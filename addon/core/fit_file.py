@@ -7,12 +7,11 @@ atomically beside each other.
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 from . import audio
 from .fit import FitError, FitReport, fit
-from .library import atomic_write_json
+from .provenance import FIT_TO_CUT, OWN_NOTE, Provenance
 
 REPORT_SUFFIX = ".fit.json"
 
@@ -29,10 +28,9 @@ def fit_file(source: Path, output: Path, target_samples: int, sample_rate: int =
     music = audio.load(source, decoder)
     fitted, report = fit(music, target_samples, sample_rate)
     audio.write_wav(fitted, output)
-    atomic_write_json(report_path(output), {
-        "source": str(source.resolve()), "source_sha256": _sha256(source),
-        "output": str(output.resolve()), "fit": report.to_dict(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    Provenance(kind=FIT_TO_CUT, fit={"primary": report.to_dict()}, origin="own", licence=OWN_NOTE,
+               source={"path": str(source.resolve()), "sha256": _sha256(source)},
+               output=str(output.resolve())).save(report_path(output))
     return report
 
 

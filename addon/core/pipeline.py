@@ -12,33 +12,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit
 
-from .. import __version__
 from . import audio
 from .fit import FitError, fit
-from .library import Job, Library, atomic_write_json
+from .journal import Job, StepState
+from .library import Library
 from .musicapi import (SYSTEM_CLOCK, CancelToken, Clock, MusicAPIClient, MusicAPIError,
                        OutcomeUnknownError, PollSchedule, ServiceError, TaskFailedError,
-                       TaskStatus, is_loopback)
+                       TaskStatus)
+from .provenance import GENERATED, REFIT, Provenance, licence_for
 from .plan import CREDITS, Plan, choose_continue_at, is_last_extend, model_info
-
-LICENCE_NOTE = ("Generated with MusicAPI (musicapi.ai). Music made on a paid MusicAPI plan "
-                "comes with rights for commercial use under MusicAPI's terms; keep this file "
-                "with the project as the record of where the track came from.")
-# The real service is never on this computer: a loopback address is an emulator, whose
-# synthesised takes are placeholders and carry no one's rights.
-EMULATOR_NOTE = ("Made by a MusicAPI emulator on this computer (a synthesised placeholder for "
-                 "trying ScoreFit), not by MusicAPI: it carries no commercial-use rights. "
-                 "Generate with MusicAPI before delivering.")
-
-
-def licence_for(base_url: str) -> tuple[str, str]:
-    """(origin, licence note) of a take made at ``base_url``."""
-    if is_loopback(urlsplit(base_url).hostname or ""):
-        return "emulator", EMULATOR_NOTE
-    return "musicapi", LICENCE_NOTE
-
 
 @dataclass(frozen=True)
 class Progress:
@@ -63,7 +46,7 @@ class Result:
     primary: Path                  # fitted WAV, exactly the timeline's length
     alternate: Path | None
     sidecar: Path                  # provenance JSON
-    provenance: dict
+    provenance: Provenance
     from_library: bool = False
     notes: list = field(default_factory=list)
 
@@ -123,8 +106,7 @@ class Pipeline:
             raise OutcomeUnknownError(
                 f"An earlier run sent the {lost[0]['name']} request, but its answer was lost.",
                 hint=lost_hint(lost))
-        from_library = job.state == "done" and all(
-            job.source(role).exists() for role in job.data.get("sources", {}))
+        from_library = job.complete
         self._early: dict[str, Future] = {}
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ScoreFit take") as self._pool:
             try:
@@ -144,7 +126,6 @@ class Pipeline:
 
     def _generate(self, job: Job):
         plan = self._plan
-        job.data["state"] = "running"
         if plan.reuse is not None:
             # A Refit continues the song already paid for: no new generation.
             primary = _Part(plan.reuse.clip_id, plan.reuse.seconds, "")
@@ -153,9 +134,7 @@ class Pipeline:
             primary, alternate = self._create(job)
         offset, current, covered = 0.0, primary, primary.duration
         if plan.reuse is not None and covered >= plan.target_seconds:
-            job.data.update(state="done", sources={"primary": "../" + plan.reuse.source},
-                            clips={"primary": primary.clip_id, "alternate": None})
-            job.save()
+            job.finish({"primary": plan.reuse.source}, {"primary": primary.clip_id, "alternate": None})
             return
         planned = plan.extends
         extends = 0
@@ -194,10 +173,7 @@ class Pipeline:
         fetching = {role: self._early.get(part.clip_id) or self._pool.submit(self._fetch, job, part)
                     for role, part in takes.items()}
         sources = {role: future.result() for role, future in fetching.items()}
-        job.data.update(state="done", sources=sources,
-                        clips={"primary": current.clip_id,
-                               "alternate": alternate.clip_id if alternate else None})
-        job.save()
+        job.finish(sources, {"primary": current.clip_id, "alternate": alternate.clip_id if alternate else None})
 
     @property
     def _wanted(self) -> int:
@@ -223,21 +199,19 @@ class Pipeline:
         self._step += 1
         entry = job.step(name)
         expected = self._expected(kind, body)
-        if entry and entry["state"] == "done":
+        if entry and Job.step_state(entry) is StepState.DONE:
             self._remaining_service -= expected
             return [_Part(**c) for c in entry["clips"]]
         if entry is None:
             self._report(stage, expected, 0.0, "Sending the request")
             entry, task_id = self._paid(job, name, kind, body, lambda: self.client.submit(body))
-            entry.update(task_id=task_id, state="polling", accepted=time.time())
-            job.save()
+            job.accepted(entry, task_id)
         try:
             clips = self._poll(entry["task_id"], expected, stage, entry, wanted, early)
         except TaskFailedError:
             job.refused(entry)             # the service refunds a failed task: a new try may be sent
             raise
-        entry.update(state="done", clips=[vars(c) for c in clips], finished=time.time())
-        job.save()
+        job.answered(entry, clips=[vars(c) for c in clips])
         self._remaining_service -= expected
         return clips
 
@@ -248,8 +222,7 @@ class Pipeline:
         try:
             return entry, send()
         except OutcomeUnknownError as error:
-            entry["state"] = "unknown"     # may be charged: never sent again without the editor
-            job.save()
+            job.answer_lost(entry)         # may be charged: never sent again without the editor
             error.hint = lost_hint([entry])
             raise
         except MusicAPIError:
@@ -291,7 +264,7 @@ class Pipeline:
 
     # --- audio ----------------------------------------------------------------------
     def _fetch(self, job: Job, part: _Part) -> str:
-        """The take's audio in the library (its file name there)."""
+        """The take's audio in the library (as its journal names it)."""
         return self._download(job, self._audio_url(job, part), part)
 
     def _audio_url(self, job: Job, part: _Part) -> str:
@@ -306,8 +279,7 @@ class Pipeline:
             self._report("Converting", 4.0, 0.0)
             entry, url = self._paid(job, name, "wav", {"clip_id": part.clip_id},
                                     lambda: self.client.wav_url(part.clip_id))
-            entry.update(state="done", url=url)
-            job.save()
+            job.answered(entry, url=url)
         return entry["url"]
 
     def _download(self, job: Job, url: str, part: _Part) -> str:
@@ -316,7 +288,7 @@ class Pipeline:
         if not target.exists():
             self._report("Downloading", 0.0, 0.0)
             self.client.download(url, target, should_stop=lambda: self.cancel.cancelled)
-        return filename
+        return Library.track_ref(job.key, filename)
 
     def _fit(self, job: Job, from_library: bool) -> Result:
         plan = self._plan
@@ -337,7 +309,7 @@ class Pipeline:
                 return error
             return audio.write_wav(fitted, job.folder / f"fitted-{tag}-{role}.wav"), report
 
-        roles = list(job.data["sources"])
+        roles = job.roles
         for role, done in zip(roles, self._pool.map(fit_take, roles)):     # the two overlap
             if isinstance(done, FitError):
                 if role == "primary":
@@ -349,22 +321,14 @@ class Pipeline:
             if role == "primary":
                 notes.insert(0, f"Fit: {report.quality}.")
         origin, licence = licence_for(self.client.base_url)
-        provenance = {
-            "scorefit_version": __version__,
-            "service": self.client.base_url,
-            "request_key": job.key,
-            "request": job.data.get("request", {}),
-            "tasks": [{k: s.get(k) for k in ("name", "kind", "task_id", "clips", "submitted", "finished")}
-                      for s in job.steps],
-            "clips": job.data.get("clips", {}),
-            "sources": job.data["sources"],
-            "fit": reports,
-            "timeline": timeline.to_dict(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "origin": origin,
-            "licence": licence,
-        }
-        sidecar = atomic_write_json(outputs["primary"].with_suffix(".json"), provenance)
+        reuses = str(job.request.get("reuses") or "")
+        provenance = Provenance(
+            kind=REFIT if reuses else GENERATED, fit=reports, origin=origin, licence=licence,
+            timeline=timeline.to_dict(), service=self.client.base_url, request_key=job.key,
+            reuses=reuses, request=job.request, clips=job.clips, sources=dict(job.data["sources"]),
+            tasks=tuple({k: s.get(k) for k in ("name", "kind", "task_id", "clips", "submitted", "finished")}
+                        for s in job.steps))
+        sidecar = provenance.save(outputs["primary"].with_suffix(".json"))
         self._report("Done", 0.0, 0.0)
         return Result(outputs["primary"], outputs.get("alternate"), sidecar, provenance,
                       from_library, notes)

@@ -3,35 +3,31 @@ fitted again to the new range (free when it is long enough, otherwise extended b
 the missing part: see :func:`core.plan.make_refit_plan`)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from .errors import RefitError
+from .journal import JobState
 from .library import Library
 from .plan import Reuse
 
 
-def reuse_from(provenance: dict, library: Library) -> Reuse:
-    """The song a placed soundtrack was fitted from, from its provenance (the sidecar JSON
-    or the strip's properties: only ``request_key`` is needed)."""
-    key = str(provenance.get("request_key") or "")
+def reuse_from(request_key: str, library: Library) -> Reuse:
+    """The song a placed soundtrack was fitted from, found by the request key its
+    provenance carries (in the sidecar, a Blender strip's properties, a Resolve clip's
+    comments)."""
+    key = str(request_key or "")
     if not key:
         raise RefitError("This soundtrack carries no ScoreFit request key, so its song cannot be found.")
     job = library.job(key)
-    sources, clips = job.data.get("sources") or {}, job.data.get("clips") or {}
-    if job.state != "done" or "primary" not in sources or not clips.get("primary"):
+    clip_id = job.clips.get("primary")
+    if job.state is not JobState.DONE or "primary" not in job.roles or not clip_id:
         raise RefitError(f"The song behind this soundtrack (request {key}) is not in the library "
                          f"at {library.root}.")
     path = job.source("primary")
     if not path.is_file():
         raise RefitError(f"The song behind this soundtrack is missing from the library ({path}).")
-    clip_id = clips["primary"]
-    seconds = next((float(c["duration"]) for s in job.steps for c in s.get("clips") or ()
-                    if c.get("clip_id") == clip_id), None)
+    seconds = job.clip_seconds(clip_id)
     if seconds is None:
-        reused = job.data.get("request", {}).get("reuses")
+        reused = job.request.get("reuses")
         if not reused:
             raise RefitError(f"The library's journal of request {key} does not say how long its song is.")
-        return reuse_from({"request_key": reused}, library)      # a free Refit: its song is the earlier one
-    source = os.path.normpath(Path(key) / sources["primary"])
-    return Reuse(key, clip_id, seconds, Path(source).as_posix())
+        return reuse_from(reused, library)      # a free Refit: its song is the earlier one
+    return Reuse(key, clip_id, seconds, Library.track_ref(path.parent.name, path.name))

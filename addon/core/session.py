@@ -8,6 +8,7 @@ by the host that chose it and handed to :func:`connect`.
 """
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import threading
@@ -19,7 +20,9 @@ from urllib.parse import urlsplit
 
 from . import audio, config
 from .errors import PreflightError, ScoreFitError
-from .library import Library, atomic_copy
+from .files import atomic_copy
+from .journal import JobState
+from .library import Library
 from .musicapi import (SYSTEM_CLOCK, Cancelled, Clock, ConfigurationError, InsufficientCreditsError,
                        MusicAPIClient, OutcomeUnknownError)
 from .musicapi.client import check_base_url, is_loopback
@@ -63,7 +66,18 @@ def prompt_for(timeline: Timeline, choices: Choices) -> PromptSpec:
 
 
 def plan_for(timeline: Timeline, choices: Choices) -> Plan:
-    """What a run would ask for and cost. Needs no key and no service."""
+    """What a run would ask for and cost. Needs no key and no service. Cached on what it
+    reads: a panel redrawn many times a second, then a click, plans once."""
+    return _plan(timeline, timeline.dropped_markers, choices)
+
+
+PLANS_KEPT = 32      # recent (timeline, choices) pairs: a few scenes' worth of edits
+
+
+@functools.lru_cache(maxsize=PLANS_KEPT)
+def _plan(timeline: Timeline, dropped: tuple, choices: Choices) -> Plan:
+    # ``dropped`` is part of the key: timelines that differ only in markers outside the cut
+    # compare equal, but their plans name different dropped markers.
     return make_plan(timeline, prompt_for(timeline, choices), choices.settings)
 
 
@@ -161,7 +175,7 @@ def prepare_library(library: Library, key: str, service: Service, start_afresh: 
     real), so an unfinished journal of one is dropped; a finished job is kept: it is
     served from the library."""
     job = library.job(key)
-    if service.emulator is not None and job.state not in ("done", "new"):
+    if service.emulator is not None and job.state is JobState.RUNNING:
         library.forget(key)
     elif start_afresh:
         job.forget_lost()
@@ -203,7 +217,7 @@ def preflight(plan: Plan, key: str, client: MusicAPIClient, library: Library,
     destination are writable and have room, and the balance covers the most the rest of
     the plan may spend. Raises with nothing sent; a job the library has is not checked."""
     job = library.job(key)
-    if job.state == "done":
+    if job.state is JobState.DONE:
         return
     if plan.reuse is not None and plan.calls and service_is_local_trial:
         raise PreflightError("The built-in emulator keeps no songs between runs, so a Refit that "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ..core import (atomic_write, bars, first_free_lane, FrameRate, Marker, ScoreFitError,
+from ..core import (atomic_write, bars, first_free_lane, host, FrameRate, Marker, Provenance, ScoreFitError,
                     Timeline)
 
 MIN_VERSION = (18, 5)       # AppendToTimeline learned trackIndex and recordFrame in 18.5
@@ -27,7 +27,8 @@ class ResolveError(ScoreFitError, RuntimeError):
 
 
 @dataclass(frozen=True)
-class Placement:
+class Put:
+    """What one :func:`place` call did (:class:`TimelineHost` turns it into the contract's Placement)."""
     ok: bool
     track: int
     start: int | None
@@ -153,14 +154,12 @@ def _find_in_pool(folder, path: Path):
     return None
 
 
-def provenance_comment(provenance: dict, role: str = "primary") -> str:
-    request = provenance.get("request", {})
-    tasks = ", ".join(t["task_id"] for t in provenance.get("tasks", []) if t.get("task_id"))
+def provenance_comment(provenance: Provenance, role: str = "primary") -> str:
     # The request key first: Refit finds the soundtrack's song by it (never the alternate's).
     what = "ScoreFit" if role == "primary" else "ScoreFit alternate take"
-    return (f"{what}: request {provenance.get('request_key', '')}; generated with MusicAPI "
-            f"({request.get('model', '')}); tasks {tasks}; clip "
-            f"{provenance.get('clips', {}).get(role, '')}; prompt: {request.get('prompt', '')!s}")[:2000]
+    made = "generated with MusicAPI" if provenance.origin == "musicapi" else "a placeholder from the MusicAPI emulator"
+    return (f"{what}: request {provenance.request_key}; {made} ({provenance.model}); tasks "
+            f"{', '.join(provenance.task_ids)}; clip {provenance.clip_id(role)}; prompt: {provenance.prompt}")[:2000]
 
 
 _REQUEST = re.compile(r"^ScoreFit: request (\w+);")
@@ -194,18 +193,31 @@ def placed_soundtrack(timeline) -> Placed | None:
     return found[0] if found else None
 
 
-def check_range(timeline, model: Timeline):
-    """The timeline still has the range the soundtrack was fitted to; otherwise nothing is placed."""
-    start, end = int(timeline.GetStartFrame()), int(timeline.GetEndFrame())
-    if (start, end) != (model.start_frame, model.end_frame):
-        raise ResolveError(
-            f"The timeline changed while ScoreFit worked (it fitted frames {model.start_frame} to "
-            f"{model.end_frame}, it now runs {start} to {end}), so nothing was placed. Run Refit "
-            "to fit the song to the new range (free when the song is long enough).")
+class TimelineHost:
+    """ScoreFit's host contract (:mod:`core.host`) on a Resolve timeline."""
+
+    def __init__(self, resolve, project, timeline, markers: str = "none"):
+        self.resolve, self.project, self.timeline, self.markers = resolve, project, timeline, markers
+
+    def read_timeline(self) -> Timeline:
+        return read_timeline(self.timeline)
+
+    def placed(self) -> host.Placed | None:
+        found = placed_soundtrack(self.timeline)
+        return None if found is None else host.Placed(found.request_key, f"audio track {found.track}", found)
+
+    def place(self, result, replacing: host.Placed | None = None) -> host.Placement:
+        put = place(self.resolve, self.project, self.timeline, result.primary, result.provenance,
+                    replacing=replacing.handle if replacing else None, markers=self.markers)
+        said = [put.message]
+        if put.ok and result.alternate is not None:
+            said.append(place(self.resolve, self.project, self.timeline, result.alternate, result.provenance,
+                              role="alternate").message)
+        return host.Placement(f"{' '.join(said)} Provenance: {result.sidecar}.", complete=put.ok)
 
 
-def place(resolve, project, timeline, path: Path, provenance: dict, replacing: Placed | None = None,
-          role: str = "primary", markers: str = "none") -> Placement:
+def place(resolve, project, timeline, path: Path, provenance: Provenance, replacing: Placed | None = None,
+          role: str = "primary", markers: str = "none") -> Put:
     """Import ``path`` and put it at the timeline's start: on a free track, or where the
     soundtrack ``replacing`` is (a Refit). Read back, since Resolve drops appends silently.
     The alternate take goes on a free track too, disabled, for the editor to audition."""
@@ -236,7 +248,7 @@ def place(resolve, project, timeline, path: Path, provenance: dict, replacing: P
     what = "soundtrack" if role == "primary" else "alternate take"
     there = _already_placed(timeline, path, start)
     if there is not None and replacing is None:
-        return Placement(True, there, start, end - start,
+        return Put(True, there, start, end - start,
                          f"This {what} is already on audio track {there} at the timeline's start; "
                          "nothing was added.")
     if replacing is None:
@@ -263,30 +275,30 @@ def place(resolve, project, timeline, path: Path, provenance: dict, replacing: P
             pool.AppendToTimeline([{"mediaPoolItem": clip, "startFrame": 0,
                                     "endFrame": int(float(clip.GetClipProperty("Frames") or 0)),
                                     "mediaType": 2, "trackIndex": track, "recordFrame": at}])
-        return Placement(False, track, None, None,
+        return Put(False, track, None, None,
                          f"Resolve did not place the {what} on {where}; it is in the "
                          f"{BIN_NAME} bin. Drag it to frame {start} by hand.")
     duration = int(placed[0].GetDuration())
     if duration != end - start:
-        return Placement(False, track, start, duration,
+        return Put(False, track, start, duration,
                          f"Resolve placed the {what} on {where} but {duration} frames long "
                          f"instead of {end - start}; check it (the clip is in the {BIN_NAME} bin).")
     if role != "primary":
         # Disabled, so it does not play over the soundtrack; read back, as everything here.
         if not (placed[0].SetClipEnabled(False) and placed[0].GetClipEnabled() is False):
-            return Placement(True, track, start, duration,
+            return Put(True, track, start, duration,
                              f"Placed the alternate take on {where}, but Resolve would not disable it: "
                              "disable or mute that track to hear only the soundtrack.")
-        return Placement(True, track, start, duration,
+        return Put(True, track, start, duration,
                          f"The alternate take is on {where}, disabled: enable it to audition.")
     verb = "Replaced the soundtrack" if replacing is not None else "Placed"
     marked = ""
     if markers in ("bars", "phrases"):
-        report = provenance.get("fit", {}).get("primary", {})
+        report = provenance.report()
         count = mark_bars(placed[0], report, timeline, markers == "phrases")
         marked = f" {count} {'phrase' if markers == 'phrases' else 'bar'} markers on the clip." if count else \
             " No bar markers: the music has no clear beat."
-    return Placement(True, track, start, duration,
+    return Put(True, track, start, duration,
                      f"{verb} on {where} at {timeline.GetStartTimecode() or start}, {duration} frames.{marked}")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..core import (BackgroundJob, Choices, config, connect, describe, Library, MODELS,
+from ..core import (BackgroundJob, Choices, config, connect, describe, host, Library, MODELS,
                     plan_for, refit_plan_for, reuse_from, ScoreFitError, Snapshot)
 from ..emulator import built_in
 from . import adapter
@@ -28,31 +28,19 @@ def start(plan, *, start_afresh: bool = False) -> BackgroundJob:
     return BackgroundJob(plan, service, start_afresh=start_afresh).start()
 
 
-def plan_of(timeline_model, choices: Choices, refit_of: adapter.Placed | None = None):
+def plan_of(timeline_model, choices: Choices, refit_of: host.Placed | None = None):
     if refit_of is None:
         return plan_for(timeline_model, choices)
-    return refit_plan_for(timeline_model, choices, reuse_from({"request_key": refit_of.request_key},
-                                                              Library()))
+    return refit_plan_for(timeline_model, choices, reuse_from(refit_of.request_key, Library()))
 
 
 def finish(resolve, project, timeline, job: BackgroundJob, snap: Snapshot,
-           refit_of: adapter.Placed | None = None) -> tuple[bool, str]:
+           refit_of: host.Placed | None = None) -> tuple[bool, str]:
     """Place a finished job's soundtrack (where ``refit_of`` was, for a Refit) and say what
-    happened; placed only on the range it was fitted to."""
-    if snap.state != "done":
-        return False, snap.error
-    result = snap.result
-    try:
-        adapter.check_range(timeline, job.plan.timeline)
-        placement = adapter.place(resolve, project, timeline, result.primary, result.provenance,
-                                  replacing=refit_of, markers=config.load_settings()["clip_markers"])
-        said = [placement.message]
-        if placement.ok and result.alternate is not None:
-            said.append(adapter.place(resolve, project, timeline, result.alternate, result.provenance,
-                                      role="alternate").message)
-    except adapter.ResolveError as error:
-        return False, f"{error} The soundtrack is kept at {result.primary}."
-    return placement.ok, f"{' '.join(said)} Provenance: {result.sidecar}. {snap.message}".strip()
+    happened (the rules are the core's: :func:`core.host.deliver`)."""
+    on = adapter.TimelineHost(resolve, project, timeline, config.load_settings()["clip_markers"])
+    outcome = host.deliver(on, job.plan.timeline, snap, refit_of)
+    return outcome.ok, outcome.text
 
 
 def console(resolve, project, timeline, refit: bool = False) -> int:
@@ -102,8 +90,8 @@ def console(resolve, project, timeline, refit: bool = False) -> int:
     return 0 if ok else 1
 
 
-def _placed(timeline) -> adapter.Placed:
-    placed = adapter.placed_soundtrack(timeline)
+def _placed(timeline) -> host.Placed:
+    placed = adapter.TimelineHost(None, None, timeline).placed()
     if placed is None:
         raise adapter.ResolveError("There is no ScoreFit soundtrack on this timeline to refit: "
                                    "generate one first.")

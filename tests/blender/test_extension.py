@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 import stat
 import zipfile
 
@@ -23,11 +26,22 @@ def test_zip_holds_package_manifest_and_wheels(built_zip):
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
-def test_installed_dependencies_come_from_the_bundled_wheels(extension):
-    import pydub
-    import platformdirs
-    assert pydub and platformdirs
-    assert extension.core.session.BackgroundJob
+def test_installed_dependencies_come_from_the_bundled_wheels(extension, built_zip):
+    """Blender installed every wheel the zip bundles for this Python into the extensions'
+    site-packages, and each imports from there alone (not from the test's venv)."""
+    local = Path(bpy.utils.user_resource("EXTENSIONS", path=".local"))
+    site = local / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    wheels = [Path(n).name for n in zipfile.ZipFile(built_zip).namelist() if n.startswith("wheels/")]
+    for wheel in wheels:
+        name, version, python = wheel.split("-")[:3]
+        if python.startswith("cp") and python != f"cp{sys.version_info.major}{sys.version_info.minor}":
+            continue                    # audioop-lts: only Python 3.13 (Blender 5.2) needs it
+        assert (site / f"{name}-{version}.dist-info").is_dir(), f"{wheel} is not installed in {site}"
+    probe = "import pydub, platformdirs, requests, urllib3; print(pydub.__file__, platformdirs.__file__)"
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {probe}"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert all(path.startswith(str(site)) for path in done.stdout.split())
 
 
 def test_registers_and_unregisters_twice_cleanly(extension):
@@ -58,10 +72,13 @@ def test_generate_is_in_the_sequencer_add_menu(extension):
     assert extension.blender.ui.menu_entry in draw_funcs
 
 
-def test_panel_draws_in_the_sequencer_sidebar(extension):
+def test_panel_draws_in_the_sequencer_sidebar(extension, scene):
     panel = bpy.types.SCOREFIT_PT_panel
     assert (panel.bl_space_type, panel.bl_region_type, panel.bl_category) == (
         "SEQUENCE_EDITOR", "UI", "ScoreFit")
+    assert panel.is_registered and not hasattr(panel, "poll") or panel.poll(bpy.context)
+    drawn = _draw(scene)            # Blender as a module has no redraw: the panel's own draw()
+    assert ("operator", "scorefit.generate") in drawn and len(drawn) > 10
 
 
 def test_api_key_never_lands_in_a_blend(extension, prefs, scene, tmp_path):
@@ -146,6 +163,10 @@ def test_panel_shows_the_timeline_the_prompt_and_the_plan_then_progress(extensio
     assert ("progress", "Extending 2/3") in log and ("operator", "scorefit.cancel") in log
     assert any(kind == "label" and text.startswith("12 s elapsed") for kind, text in log)
     assert ("operator", "scorefit.generate") not in log
+    late = extension.core.session.Snapshot("running", stage="Generating", fraction=0.9, elapsed=80.0,
+                                           remaining=0.0, overdue=True)
+    monkeypatch.setattr(runner, "snapshot", lambda: late)
+    assert ("label", "80 s elapsed, taking longer than forecast") in _draw(scene)
     # after a lost answer: the message, and Start Afresh
     monkeypatch.setattr(runner, "snapshot", lambda: None)
     monkeypatch.setattr(runner.state, "message", runner.Message("error", "answer lost", True))

@@ -48,7 +48,8 @@ def test_a_long_song_is_fitted_to_the_scene_beside_the_muted_original(fitter, ru
     with wave.open(fitted["scorefit_file"]) as w:
         assert w.getnframes() == 120 * 48000 and w.getframerate() == 48000
     report = json.loads(Path(fitted["scorefit_sidecar"]).read_text())
-    assert report["fit"]["ending"] == "ring-out" and report["fit"]["joins"]
+    assert report["kind"] == "fit-to-cut" and report["origin"] == "own"
+    assert report["fit"]["primary"]["ending"] == "ring-out" and report["fit"]["primary"]["joins"]
     assert source.read_bytes() == before
 
 
@@ -98,7 +99,7 @@ def test_bar_markers_follow_the_fitted_music_and_leave_the_editors_own(fitter, r
     # back-timed from its ending: the music comes in less than a bar late, or enters the
     # song inside its first bar, whose next bar line is then less than a bar in), through
     # the join.
-    fit = json.loads(Path(fitted["scorefit_sidecar"]).read_text())["fit"]
+    fit = json.loads(Path(fitted["scorefit_sidecar"]).read_text())["fit"]["primary"]
     first = fit["late_start_ms"] if fit["late_start_ms"] else 2000 - fit["opening_cut_ms"]
     steps = {b - a for a, b in zip(ours, ours[1:])}
     assert 0 <= first < 2000 and abs(ours[0] - (1 + first / 1000 * 24)) <= 1
