@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import fit_strip, keymap, ops, props, runner, ui
+from . import keymap, ops, props, runner, ui
 
-_classes = (*ops.classes, *ui.classes)
+_classes = (*runner.classes, *ops.classes, *ui.classes)
 
 
 def register():
@@ -22,8 +22,7 @@ def register():
 
 
 def unregister():
-    runner.shutdown()
-    fit_strip.shutdown()
+    runner.shutdown()           # the one task, whether Generate or Fit Strip to Cut
     keymap.unregister()
     bpy.types.SEQUENCER_MT_strip.remove(ui.strip_menu_entry)
     bpy.types.SEQUENCER_MT_add.remove(ui.menu_entry)

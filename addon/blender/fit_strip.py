@@ -8,38 +8,30 @@ exactly the scene's length, as one undo step.
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 
-from ..core import PlacementError, AudioError, fit_file, FitError, FitReport, Library, report_path
+from ..core import BackgroundTask, fit_file, host, Library, PlacementError, report_path, ScoreFitError
 from . import compat, runner
 from .decode import decode_mp3
 from .place import PROP, add_strip, choose_channels
 from .read import timeline_from_scene
 
-TICK = 0.1
-
-
-@dataclass
+@dataclass(frozen=True)
 class _Fit:
-    scene_uid: int
     strip_name: str
     source: Path
     output: Path
-    frames: int
-    thread: threading.Thread | None = None
-    report: FitReport | None = None
-    error: str = ""
-
-
-current: _Fit | None = None
+    timeline: object          # the scene's range it is fitted to
 
 
 def busy() -> bool:
-    return current is not None
+    return runner.busy()
+
+
+tick = runner.tick          # one timer drives every task
 
 
 def fittable(strip) -> str:
@@ -64,9 +56,8 @@ def _output(source: Path, frames: int, rate: int) -> Path:
 
 def start(scene, strip) -> str | None:
     """Start fitting ``strip`` to ``scene``'s range. Returns an error text, or None when started."""
-    global current
     if busy():
-        return "A fit is already running; wait for it to finish."
+        return "A ScoreFit task is already running; wait for it to finish."
     if not compat.has_audio():
         return runner.NO_AUDIO
     problem = fittable(strip)
@@ -77,60 +68,43 @@ def start(scene, strip) -> str | None:
         return f"The strip's sound file is missing: {source}."
     try:
         timeline = timeline_from_scene(scene)
-    except ValueError as error:
+    except ScoreFitError as error:
         return f"This scene can't be fitted to: {error}."
-    output = _output(source, timeline.duration_frames, timeline.sample_rate)
-    job = _Fit(scene.session_uid, strip.name, source, output, timeline.duration_frames)
+    job = _Fit(strip.name, source, _output(source, timeline.duration_frames, timeline.sample_rate), timeline)
     decoder = None if source.suffix.lower() == ".wav" else decode_mp3
 
-    def work():
-        try:
-            job.report = fit_file(source, output, timeline.duration_samples, timeline.sample_rate, decoder)
-        except (AudioError, FitError) as error:
-            job.error = f"{source.name} could not be fitted: {error}."
-        except OSError as error:
-            job.error = f"Could not write {output}: {error.strerror or error}."
-        except Exception as error:           # a worker must always report back
-            job.error = f"Unexpected error ({error.__class__.__name__}) while fitting {source.name}."
-
-    job.thread = threading.Thread(target=work, name="ScoreFit fit", daemon=True)
-    current = job
-    job.thread.start()
-    bpy.app.timers.register(tick, first_interval=TICK, persistent=True)
-    return None
-
-
-def tick() -> float | None:
-    global current
-    job = current
-    if job is None:
-        return None
-    if job.thread.is_alive():
-        return TICK
-    current = None
-    _finish(job)
+    def work(token):        # NumPy releases the interpreter lock: the UI stays live
+        return fit_file(source, job.output, timeline.duration_samples, timeline.sample_rate, decoder)
+    runner.run(BackgroundTask(work, stage="Fitting"), scene, lambda snap: _finish(job, snap))
     return None
 
 
 def wait(timeout: float = 120, on_tick=None) -> runner.Message:
     """For scripts and ``--background``, where Blender runs no timers."""
-    return runner.drive(tick, timeout, on_tick)
+    return runner.wait(timeout, on_tick)
 
 
-def _finish(job: _Fit):
-    if job.error:
-        runner.tell("error", job.error)
+def _finish(job: _Fit, snap):
+    if snap.state == "cancelled":
+        runner.tell("info", f"Fit Strip to Cut was cancelled; nothing was placed ({job.source.name} is untouched).")
         return
-    scene = next((s for s in bpy.data.scenes if s.session_uid == job.scene_uid), None)
-    original = None
-    if scene is not None and scene.sequence_editor:
-        original = compat.top_strips(scene).get(job.strip_name)
+    if snap.state != "done":
+        runner.tell("error", f"{job.source.name} could not be fitted: {snap.error.rstrip('.')}.")
+        return
+    report = snap.result
+    scene = runner.scene_of_task()
     if scene is None:
         runner.tell("info", f"The scene is gone, so nothing was placed. The fitted file is {job.output}.")
         return
+    changed = host.range_changed(job.timeline, timeline_from_scene(scene))
+    if changed:
+        runner.tell("error", f"{changed} The fitted file is kept at {job.output}; Fit Strip to Cut "
+                             "again fits it to the new range.")
+        return
+    original = compat.top_strips(scene).get(job.strip_name) if scene.sequence_editor else None
     try:
         channel, _ = choose_channels(scene, alternate=False)
-        strip = add_strip(scene, f"{job.strip_name} (fit)", job.output, channel, job.frames)
+        strip = add_strip(scene, f"{job.strip_name} (fit)", job.output, channel, job.timeline.duration_frames)
     except (PlacementError, RuntimeError) as error:
         runner.tell("error", f"{error} The fitted file is kept at {job.output}.")
         return
@@ -138,19 +112,14 @@ def _finish(job: _Fit):
     strip[PROP + "source"] = str(job.source)
     strip[PROP + "file"] = str(job.output)
     strip[PROP + "sidecar"] = str(report_path(job.output))
-    strip[PROP + "quality"] = job.report.quality
+    strip[PROP + "quality"] = report.quality
     if original is not None:
         original.mute = True
     runner.undo_push("Fit Strip to Cut")
     kept = f"; '{job.strip_name}' is kept, muted" if original is not None else ""
-    runner.tell("info", f"Fitted '{job.strip_name}' to {job.frames} frames on channel {channel}{kept}. "
-                        f"Fit: {job.report.quality}.")
+    runner.tell("info", f"Fitted '{job.strip_name}' to {job.timeline.duration_frames} frames on channel "
+                        f"{channel}{kept}. Fit: {report.quality}.")
 
 
 def shutdown():
-    global current
-    if current is not None and current.thread is not None:
-        current.thread.join(10)
-    current = None
-    if bpy.app.timers.is_registered(tick):
-        bpy.app.timers.unregister(tick)
+    runner.shutdown()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core import BAR, bars, FrameRate, PHRASE, Provenance
+from ..core import BAR, bars, FrameRate, InputError, PHRASE, Provenance
 from . import compat
 from .place import PROP
 
@@ -18,20 +18,20 @@ def _report_of(sidecar: Path) -> dict:
 
 def source(scene) -> tuple[int, dict]:
     """(the frame the music starts at, its fit report): the active ScoreFit strip's, else the
-    last soundtrack's. Raises ValueError with what to do."""
+    last soundtrack's. Raises InputError with what to do."""
     strip = compat.active_strip(scene)
     if strip is not None and strip.get(PROP + "sidecar"):
         sidecar, start = Path(bpy.path.abspath(strip[PROP + "sidecar"])), compat.span(strip)[0]
     elif scene.scorefit.last_sidecar:
         sidecar, start = Path(bpy.path.abspath(scene.scorefit.last_sidecar)), scene.frame_start
     else:
-        raise ValueError("Select a ScoreFit strip (or generate a soundtrack) first")
+        raise InputError("Select a ScoreFit strip (or generate a soundtrack) first")
     try:
         report = _report_of(sidecar)
     except (OSError, ValueError):
-        raise ValueError(f"The soundtrack's report is missing or damaged: {sidecar}") from None
+        raise InputError(f"The soundtrack's report is missing or damaged: {sidecar}") from None
     if not report.get("bars"):
-        raise ValueError("This soundtrack has no beat grid (no clear beat was found), so there are "
+        raise InputError("This soundtrack has no beat grid (no clear beat was found), so there are "
                          "no bar lines to mark")
     return start, report
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import bpy
-from bpy.props import BoolProperty, StringProperty
+from bpy.props import BoolProperty
 
 from ..core import PlacementError, describe, prompt_for, ScoreFitError
 from . import compat, fit_strip, markers, place, runner
@@ -24,7 +24,7 @@ def _allowed(cls, problem: str | None) -> bool:
 
 
 def _job_running() -> str | None:
-    return "A ScoreFit job is running" if runner.busy() else None
+    return "A ScoreFit task is running" if runner.busy() else None
 
 
 def _started(operator, error: str | None, started: str) -> set:
@@ -64,7 +64,7 @@ class SCOREFIT_OT_generate(bpy.types.Operator):
         """From the UI: ask before paying for a very short cut; otherwise just run."""
         try:
             warning = runner.plan_preview(context.scene).short_warning
-        except ValueError:
+        except ScoreFitError:
             warning = ""        # execute() says what is wrong
         if not warning:
             return self.execute(context)
@@ -92,7 +92,7 @@ class SCOREFIT_OT_refit(bpy.types.Operator):
         """Free Refits run at once; a paid one asks first, with its cost."""
         try:
             plan = runner.plan_preview(context.scene, refit=True)
-        except (ValueError, ScoreFitError) as error:
+        except ScoreFitError as error:
             self.report({"ERROR"}, describe(error))
             return {"CANCELLED"}
         if not plan.calls:
@@ -129,7 +129,7 @@ class SCOREFIT_OT_derive_prompt(bpy.types.Operator):
         settings = context.scene.scorefit
         try:
             timeline = timeline_from_scene(context.scene)
-        except ValueError as error:
+        except ScoreFitError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         # Derive from the style and vocals only: the current prompt is what gets replaced.
@@ -183,10 +183,8 @@ class SCOREFIT_OT_fit_strip(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if fit_strip.busy():
-            problem = "A fit is running"
-        else:
-            problem = fit_strip.fittable(compat.active_strip(context.scene)) if context.scene else "No scene"
+        problem = _job_running() or (fit_strip.fittable(compat.active_strip(context.scene))
+                                     if context.scene else "No scene")
         return _allowed(cls, problem)
 
     def execute(self, context):
@@ -206,7 +204,7 @@ class SCOREFIT_OT_add_bar_markers(bpy.types.Operator):
     def execute(self, context):
         try:
             count = markers.add(context.scene, self.phrases_only)
-        except ValueError as error:
+        except ScoreFitError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         self.report({"INFO"}, f"ScoreFit: {count} markers added")
@@ -224,20 +222,6 @@ class SCOREFIT_OT_remove_bar_markers(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class SCOREFIT_OT_report(bpy.types.Operator):
-    """Reports a job's outcome: timers cannot call ``Operator.report`` themselves."""
-    bl_idname = "scorefit.report"
-    bl_label = "ScoreFit Report"
-    bl_options = {"INTERNAL"}
-
-    level: StringProperty(default="INFO", options={"SKIP_SAVE"})
-    text: StringProperty(options={"SKIP_SAVE"})
-
-    def execute(self, context):
-        self.report({self.level}, f"ScoreFit: {self.text}")
-        return {"FINISHED"}
-
-
-classes = (SCOREFIT_OT_generate, SCOREFIT_OT_refit, SCOREFIT_OT_report, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
+classes = (SCOREFIT_OT_generate, SCOREFIT_OT_refit, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
            SCOREFIT_OT_place_again, SCOREFIT_OT_open_folder, SCOREFIT_OT_fit_strip,
            SCOREFIT_OT_add_bar_markers, SCOREFIT_OT_remove_bar_markers)

@@ -1,5 +1,5 @@
-"""One ScoreFit job at a time: started on the main thread, run in a worker thread, and
-placed from a ``bpy.app.timers`` tick once the worker is done.
+"""One ScoreFit task at a time (Generate, Refit or Fit Strip to Cut): started on the main
+thread, run in a worker thread, and placed from a ``bpy.app.timers`` tick once it is done.
 
 The main thread does three short things only: read the scene and plan (on Generate),
 copy a snapshot into the panel (each tick), and add the strips (at the end). The timers
@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import bpy
 
-from ..core import (BackgroundJob, connect, describe, Destination, host, Library, plan_for, Provenance,
+from ..core import (BackgroundJob, BackgroundTask, connect, describe, Destination, host, Library, plan_for, Provenance,
                     RefitError, refit_plan_for, reuse_from, ScoreFitError, Snapshot)
 from ..emulator import built_in
 from . import compat, props
@@ -46,7 +47,8 @@ class Stats:
 
 @dataclass
 class _State:
-    job: BackgroundJob | None = None
+    job: BackgroundTask | None = None
+    finish: Callable[[Snapshot], None] | None = None     # on the main thread, when the task ends
     refit: host.Placed | None = None    # the soundtrack a Refit replaces
     scene_uid: int = 0
     scene_name: str = ""
@@ -88,17 +90,24 @@ def start(context, *, start_afresh: bool = False, refit: bool = False) -> str | 
         plan = plan_preview(scene, refit=refit, replacing=replacing)
         emulator = prefs is not None and prefs.service == "EMULATOR"
         service = connect(emulator=built_in(plan.settings.output, apart=True) if emulator else None)
-    except (ValueError, ScoreFitError) as error:
+    except ScoreFitError as error:
         return _fail(describe(error))
-    state.job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh,
-                              destination=destination()).start()
+    job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh, destination=destination())
+    run(job, scene, lambda snap: _finish(snap, plan.timeline))
     state.refit = replacing
+    state.stats.start = time.perf_counter() - began
+    return None
+
+
+def run(task: BackgroundTask, scene, finish: Callable[[Snapshot], None]):
+    """Start ``task`` as the one running task: its progress in the panel on every tick, then
+    ``finish(snapshot)`` on the main thread when it ends."""
+    state.job, state.finish = task.start(), finish
+    state.refit = None
     state.scene_uid, state.scene_name = scene.session_uid, scene.name
     state.message = Message()
     state.stats = Stats()
     bpy.app.timers.register(tick, first_interval=TICK, persistent=True)
-    state.stats.start = time.perf_counter() - began
-    return None
 
 
 def plan_preview(scene, refit: bool = False, replacing: host.Placed | None = None):
@@ -133,9 +142,10 @@ def tick() -> float | None:
     job = state.job
     if job is None:
         return None
-    # Read on the main thread, where bpy may be used; the worker reads it when it delivers,
-    # so a Save As (or a first save) during the job takes the soundtrack along.
-    job.destination = destination()
+    if isinstance(job, BackgroundJob):
+        # Read on the main thread, where bpy may be used; the worker reads it when it delivers,
+        # so a Save As (or a first save) during the job takes the soundtrack along.
+        job.destination = destination()
     snap = job.snapshot()
     if not snap.finished:
         _redraw()
@@ -147,7 +157,7 @@ def tick() -> float | None:
     # The worker is only closing its connections now; let it end before Blender data changes.
     job.join(2)
     _status(None)
-    _finish(snap, job.plan.timeline)
+    state.finish(snap)
     _redraw()
     return None
 
@@ -177,7 +187,8 @@ def drive(timer, timeout: float | None = None, on_tick=None, on_timeout=None) ->
     return state.message
 
 
-def _scene():
+def scene_of_task():
+    """The scene the task was started on, if it still exists."""
     return next((s for s in bpy.data.scenes if s.session_uid == state.scene_uid), None)
 
 
@@ -185,7 +196,7 @@ def _finish(snap: Snapshot, timeline):
     if snap.state != "done":
         tell("info" if snap.state == "cancelled" else "error", snap.error, offer_afresh=snap.needs_check)
         return
-    scene = _scene()
+    scene = scene_of_task()
     if scene is None:
         tell("info", f"The scene '{state.scene_name}' is gone, so nothing was "
                       f"placed. The soundtrack is kept at {snap.result.primary}.")
@@ -204,6 +215,25 @@ def _remember(scene, result):
     settings.last_file = str(result.primary)
     settings.last_alternate = str(result.alternate or "")
     settings.last_sidecar = str(result.sidecar)
+
+
+class SCOREFIT_OT_report(bpy.types.Operator):
+    """Reports a task's outcome to the Info editor and status bar: a timer cannot call
+    ``Operator.report`` itself, so :func:`tell` runs this one (it lives here, beside its
+    only caller, so the runner never reaches up into the UI's operators)."""
+    bl_idname = "scorefit.report"
+    bl_label = "ScoreFit Report"
+    bl_options = {"INTERNAL"}
+
+    level: bpy.props.StringProperty(default="INFO", options={"SKIP_SAVE"})
+    text: bpy.props.StringProperty(options={"SKIP_SAVE"})
+
+    def execute(self, context):
+        self.report({self.level}, f"ScoreFit: {self.text}")
+        return {"FINISHED"}
+
+
+classes = (SCOREFIT_OT_report,)
 
 
 def tell(kind: str, text: str, offer_afresh: bool = False):

@@ -5,7 +5,7 @@ import textwrap
 
 import bpy
 
-from ..core import config
+from ..core import config, ScoreFitError
 from . import compat, place, props, runner
 from .ops import SCOREFIT_OT_generate
 from .read import timeline_from_scene
@@ -31,7 +31,7 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
         settings = scene.scorefit
         try:
             timeline = timeline_from_scene(scene)
-        except ValueError as error:
+        except ScoreFitError as error:
             _wrapped(layout, f"This timeline can't be scored: {error}.", "ERROR")
             return
         box = layout.box()
@@ -42,7 +42,7 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
 
         try:
             plan = runner.plan_preview(scene)
-        except ValueError as error:     # the panel shows it; Generate would refuse the same way
+        except ScoreFitError as error:     # the panel shows it; Generate would refuse the same way
             plan, plan_error = None, f"Cannot plan: {error}"
         col = layout.column()
         col.enabled = not runner.busy()

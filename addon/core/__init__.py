@@ -21,7 +21,7 @@ from .provenance import Provenance
 from .plan import DEFAULT_MODEL, MODELS
 from .prompt import DEFAULT_STYLE, TITLE_LIMIT
 from .refit import reuse_from
-from .session import (BackgroundJob, Choices, Destination, Snapshot, connect, describe, plan_for,
+from .session import (BackgroundJob, BackgroundTask, Choices, Destination, Snapshot, connect, describe, plan_for,
                       prompt_for, refit_plan_for)
 from .timeline import SAMPLE_RATES, FrameRate, Marker, Timeline, frames_to_timecode
 
@@ -30,6 +30,6 @@ __all__ = [
     "PreflightError", "RefitError", "ScoreFitError", "FitError", "FitReport", "fit_file",
     "report_path", "JobState", "Library", "ConfigurationError", "atomic_write", "atomic_write_bytes", "first_free_lane", "Provenance",
     "lane_is_free", "DEFAULT_MODEL", "MODELS", "DEFAULT_STYLE", "TITLE_LIMIT", "reuse_from",
-    "BackgroundJob", "Choices", "Destination", "Snapshot", "connect", "describe", "plan_for",
+    "BackgroundJob", "BackgroundTask", "Choices", "Destination", "Snapshot", "connect", "describe", "plan_for",
     "prompt_for", "refit_plan_for", "SAMPLE_RATES", "FrameRate", "Marker", "Timeline", "frames_to_timecode",
 ]

@@ -15,13 +15,14 @@ import platformdirs
 from .errors import InputError
 from .files import atomic_write_json
 from .library import APP
+from .musicapi import DEFAULT_BASE_URL
 from .plan import DEFAULT_MODEL
 from .prompt import DEFAULT_STYLE
 
 ENV_KEY = "MUSICAPI_KEY"
 DEFAULTS = {
     "service": "musicapi",        # or "emulator": the built-in one, free, for trying ScoreFit
-    "base_url": "https://api.musicapi.ai",
+    "base_url": DEFAULT_BASE_URL,
     "model": DEFAULT_MODEL,
     "output": "wav",
     "style": DEFAULT_STYLE,

@@ -247,8 +247,11 @@ def describe(error: BaseException) -> str:
     return f"Unexpected error ({type(error).__name__}): {error}. Paid steps are kept; run again to resume."
 
 
-def outcome(result: Result) -> str:
-    """What became of a finished job, in words every host shows after its own placement text."""
+def outcome(result) -> str:
+    """What became of a finished job, in words every host shows after its own placement text
+    (a task whose result is not a generated soundtrack has none)."""
+    if not isinstance(result, Result):
+        return ""
     paid = "Served from the library: no credits spent. " if result.from_library else ""
     return (paid + " ".join(result.notes)).strip()
 
@@ -260,7 +263,7 @@ class Snapshot:
     fraction: float = 0.0
     elapsed: float = 0.0
     remaining: float | None = None
-    result: Result | None = None
+    result: object = None            # a Result for a job; what a task's work returned
     error: str = ""
     # A paid request's answer was lost: only the editor, after checking, may send it again.
     needs_check: bool = False
@@ -291,40 +294,25 @@ class Snapshot:
         return outcome(self.result) if self.state == "done" else self.error
 
 
-class BackgroundJob:
-    """Runs one plan in a daemon thread; the host polls :meth:`snapshot` and may :meth:`cancel`.
+class BackgroundTask:
+    """Work in a daemon thread that a host polls (:meth:`snapshot`) on its own clock and may
+    :meth:`cancel`: the one lifecycle of every long task (Generate, Fit to Cut), so no host
+    ever waits on its UI thread. ``work(token)`` returns the result or raises."""
 
-    ``destination`` may be changed by the host while the job runs (Blender follows a Save
-    As); it is read once, when the files are delivered."""
-
-    def __init__(self, plan: Plan, service: Service, library: Library | None = None, *,
-                 decoder: audio.Decoder | None = None, start_afresh: bool = False,
-                 destination: Destination | None = None):
-        self.plan = plan
-        self.service = service
-        self.library = library or Library()
-        self.decoder = decoder
-        self.start_afresh = start_afresh
-        self.destination = destination
-        self.key = plan.request_key(service.identity)
+    def __init__(self, work: Callable[[CancelToken], object] | None = None, stage: str = "Starting"):
+        self._task = work
         self.token = CancelToken()
-        self._client = None
         self._lock = threading.Lock()
-        self._snapshot = Snapshot("running", key=self.key)
+        self._snapshot = Snapshot("running", stage=stage)
         self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._work, name="ScoreFit job", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="ScoreFit task", daemon=True)
 
-    def start(self) -> "BackgroundJob":
+    def start(self):
         self._thread.start()
         return self
 
     def cancel(self):
         self.token.cancel()
-        # A read waiting on a silent server would hold the job for minutes (the read
-        # timeout, then every retry): cut it. A paid request is left to finish.
-        client = self._client
-        if client is not None:
-            client.stop_reads()
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -340,7 +328,7 @@ class BackgroundJob:
     def wait(self, on_update: Callable[[Snapshot], None] = lambda snap: None,
              every: float = 0.5) -> Snapshot:
         """For hosts without an event loop (a console, the command line): report snapshots
-        until the job ends. Ctrl-C cancels the job and waits for it to stop safely."""
+        until the task ends. Ctrl-C cancels it and waits for it to stop safely."""
         while True:
             try:
                 snap = self.snapshot()
@@ -357,35 +345,87 @@ class BackgroundJob:
         with self._lock:
             self._snapshot = replace(self._snapshot, **changes)
 
+    def _done(self, result):
+        self._set(state="done", stage="Done", fraction=1.0, remaining=0.0, result=result, overdue=False,
+                  elapsed=time.monotonic() - self._started)
+
+    def _failed(self, error: BaseException):
+        # A read the cancel cut short ends as the cancel it is.
+        if isinstance(error, Cancelled) or (self.token.cancelled and not isinstance(error, OutcomeUnknownError)):
+            self._set(state="cancelled", stage="Cancelled", elapsed=time.monotonic() - self._started,
+                      error=self.cancelled_text)
+            return
+        self._set(state="failed", stage="Failed", elapsed=time.monotonic() - self._started,
+                  error=describe(error), needs_check=isinstance(error, OutcomeUnknownError))
+
+    cancelled_text = "Cancelled."
+
+    def _run(self):
+        try:
+            result = self._work()
+            self.token.check()          # cancelled at the last moment: the editor said stop
+            self._done(result)
+        except BaseException as error:   # the worker must always end in a state the UI can show
+            self._failed(error)
+        finally:
+            self._closed()
+
+    def _work(self):
+        return self._task(self.token)
+
+    def _closed(self):
+        pass
+
+
+class BackgroundJob(BackgroundTask):
+    """Runs one plan: connect, check, generate, fit, deliver (the paid kind of task).
+
+    ``destination`` may be changed by the host while the job runs (Blender follows a Save
+    As); it is read once, when the files are delivered."""
+
+    cancelled_text = "Cancelled. Paid steps are kept: generating again resumes without paying twice."
+
+    def __init__(self, plan: Plan, service: Service, library: Library | None = None, *,
+                 decoder: audio.Decoder | None = None, start_afresh: bool = False,
+                 destination: Destination | None = None):
+        super().__init__()
+        self.plan = plan
+        self.service = service
+        self.library = library or Library()
+        self.decoder = decoder
+        self.start_afresh = start_afresh
+        self.destination = destination
+        self.key = plan.request_key(service.identity)
+        self._client = None
+        self._set(key=self.key)
+
+    def cancel(self):
+        super().cancel()
+        # A read waiting on a silent server would hold the job for minutes (the read
+        # timeout, then every retry): cut it. A paid request is left to finish.
+        client = self._client
+        if client is not None:
+            client.stop_reads()
+
     def _progress(self, progress: Progress):
         self._set(stage=progress.stage, fraction=progress.fraction, remaining=progress.remaining,
                   overdue=progress.overdue)
 
     def _work(self):
-        try:
-            prepare_library(self.library, self.key, self.service, self.start_afresh)
-            client = self._client = self.service.client()
-            if self.token.cancelled:
-                client.stop_reads()
-            preflight(self.plan, self.key, client, self.library, self.destination,
-                      service_is_local_trial=self.service.emulator is not None)
-            pipeline = Pipeline(client, self.library, schedule=self.service.schedule, decoder=self.decoder,
-                                on_progress=self._progress, cancel=self.token, clock=self.service.clock)
-            result = pipeline.run(self.plan, self.key)
-            destination = self.destination
-            if destination is not None:
-                self._set(stage="Copying")
-                result = deliver(result, destination)
-            self._set(state="done", stage="Done", fraction=1.0, remaining=0.0, result=result,
-                      elapsed=time.monotonic() - self._started)
-        except BaseException as error:   # the worker must always end in a state the UI can show
-            # A read the cancel cut short ends as the cancel it is.
-            if isinstance(error, Cancelled) or (self.token.cancelled and not isinstance(error, OutcomeUnknownError)):
-                self._set(state="cancelled", stage="Cancelled", elapsed=time.monotonic() - self._started,
-                          error="Cancelled. Paid steps are kept: generating again resumes without paying twice.")
-                return
-            self._set(state="failed", stage="Failed", elapsed=time.monotonic() - self._started,
-                      error=describe(error), needs_check=isinstance(error, OutcomeUnknownError))
-        finally:
-            self.service.close()
+        prepare_library(self.library, self.key, self.service, self.start_afresh)
+        client = self._client = self.service.client()
+        if self.token.cancelled:
+            client.stop_reads()
+        preflight(self.plan, self.key, client, self.library, self.destination,
+                  service_is_local_trial=self.service.emulator is not None)
+        pipeline = Pipeline(client, self.library, schedule=self.service.schedule, decoder=self.decoder,
+                            on_progress=self._progress, cancel=self.token, clock=self.service.clock)
+        result = pipeline.run(self.plan, self.key)
+        destination = self.destination
+        if destination is not None:
+            self._set(stage="Copying")
+            result = deliver(result, destination)
+        return result
 
+    def _closed(self):
+        self.service.close()

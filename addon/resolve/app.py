@@ -49,7 +49,7 @@ def console(resolve, project, timeline, refit: bool = False) -> int:
         timeline_model = adapter.read_timeline(timeline)
         refit_of = _placed(timeline) if refit else None
         plan = plan_of(timeline_model, Choices.from_config(), refit_of)
-    except (ValueError, ScoreFitError, adapter.ResolveError) as error:
+    except ScoreFitError as error:
         _print(describe(error))
         return 1
     # What was read, in Resolve's own numbers: GetEndFrame() is taken as exclusive.
@@ -103,7 +103,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
     dispatcher = bmd.UIDispatcher(ui)
     try:
         timeline_model = adapter.read_timeline(timeline)
-    except (ValueError, adapter.ResolveError) as error:
+    except ScoreFitError as error:
         _print(str(error))
         return 1
     stored = Choices.from_config()
@@ -153,7 +153,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
         try:
             plan = plan_for(timeline_model, choices())
             items["Plan"].Text = " ".join(filter(None, [plan.describe() + ".", plan.short_warning, *plan.dropped]))
-        except ValueError as error:
+        except ScoreFitError as error:
             items["Plan"].Text = f"Cannot plan: {error}"
 
     def run(refit: bool):
@@ -174,7 +174,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
                 items[button].Text = f"Confirm {button}"
                 return
             state["job"] = start(plan, start_afresh=state["afresh"])
-        except (ValueError, ScoreFitError, adapter.ResolveError) as error:
+        except ScoreFitError as error:
             items["Status"].Text = describe(error)
             return
         state["refit_of"] = refit_of

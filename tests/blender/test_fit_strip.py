@@ -109,3 +109,32 @@ def test_bar_markers_follow_the_fitted_music_and_leave_the_editors_own(fitter, r
     assert all(m.name.startswith("SF phrase ") for m in scene.timeline_markers if m.name.startswith("SF "))
     assert bpy.ops.scorefit.remove_bar_markers() == {"FINISHED"}
     assert [(m.name, m.frame) for m in scene.timeline_markers] == [("my cut", 500)]
+
+
+def start_fitting(scene, tmp_path, seconds=150) -> int:
+    """A song strip, selected, and Fit Strip to Cut pressed; the strips there were before."""
+    audio, _ = song(seconds, rate=48000)
+    source = tmp_path / "song.wav"
+    write(source, audio.samples, 48000)
+    sound_strip(scene, source)
+    count = len(strips(scene))
+    assert bpy.ops.scorefit.fit_strip() == {"FINISHED"}
+    return count
+
+
+def test_fit_strip_runs_as_the_one_task_with_progress_and_cancel(fitter, runner, scene, tmp_path):
+    count = start_fitting(scene, tmp_path)
+    assert runner.busy() and runner.snapshot().stage == "Fitting"
+    assert not bpy.ops.scorefit.generate.poll() and not bpy.ops.scorefit.fit_strip.poll()   # one at a time
+    assert bpy.ops.scorefit.cancel() == {"FINISHED"}
+    message = fitter.wait()
+    assert message.kind == "info" and "cancelled; nothing was placed" in message.text
+    assert len(strips(scene)) == count and not runner.busy()
+
+
+def test_a_scene_recut_while_fitting_gets_nothing(fitter, runner, scene, tmp_path):
+    count = start_fitting(scene, tmp_path)
+    scene.frame_end = 2000                          # the editor recut while it fitted
+    message = fitter.wait()
+    assert message.kind == "error" and "range changed while ScoreFit worked" in message.text
+    assert "Fit Strip to Cut again" in message.text and len(strips(scene)) == count
