@@ -194,7 +194,13 @@ def _confirmed(args, plan, service, library: Library) -> bool:
         return True
     if not sys.stdin.isatty():
         raise UsageError("this spends MusicAPI credits; add --yes to confirm.")
-    return input(f"Spend up to {plan.max_credits} credits? [y/N] ").strip().lower() == "y"
+    job = library.job(plan.request_key(service.identity))
+    if job.paid:                  # a run again: say what is kept and what continuing may add
+        most = max(plan.max_credits - job.paid, job.quote.get("credits", 0))
+        question = f"{job.paid} credits are already paid for this request (kept). Spend up to {most} more?"
+    else:
+        question = f"Spend up to {plan.max_credits} credits?"
+    return input(f"{question} [y/N] ").strip().lower() == "y"
 
 
 def _run(args, plan) -> int:
@@ -294,6 +300,9 @@ def cmd_pending(args) -> int:
     if args.forget:
         if not library.job_path(args.forget).exists():
             raise UsageError(f"no job {args.forget!r} in {library.root}; 'scorefit pending' lists them.")
+        if library.busy(args.forget):
+            raise UsageError(f"job {args.forget} is running in another ScoreFit right now: nothing was "
+                             "forgotten. Wait for it, or cancel it there.")
         lost = library.job(args.forget).forget_lost()
         if not lost:
             print(f"Job {args.forget} has no lost request; its next run resumes where it stopped.")
@@ -304,7 +313,8 @@ def cmd_pending(args) -> int:
     jobs = library.pending()
     for job in jobs:
         steps = ", ".join(f"{s['name']}={s['state']}" for s in job.steps)
-        print(f"{job.key}  {job.request.get('title', '')}  {steps}")
+        elsewhere = "  (running in another ScoreFit now)" if library.busy(job.key) else ""
+        print(f"{job.key}  {job.request.get('title', '')}  {steps}{elsewhere}")
     if not jobs:
         print("No unfinished jobs.")
     return OK

@@ -139,3 +139,86 @@ def test_a_cancel_while_the_service_is_silent_ends_the_job_at_once_and_spends_no
         assert snap.state == "cancelled" and "Cancelled" in snap.error
     finally:
         silent.close()
+
+
+@pytest.fixture
+def stingy():
+    """A model whose clips come back half as long as the plan assumes."""
+    from scorefit.core.musicapi import ManualClock
+    from scorefit.emulator import Emulator
+    with Emulator(speed=SPEED, sample_rate=8000, seed=4, clock=ManualClock(), clip_scale=0.5) as emu:
+        yield emu
+
+
+def test_clips_shorter_than_planned_stop_before_spending_what_cannot_finish_and_a_run_again_continues(
+        stingy, library):
+    long_cut = plan(20 * 60)
+    first = run(stingy, long_cut, library)
+    assert first.state == "failed" and "shorter than the plan assumed" in first.error
+    spent = sum(c for _w, c in ledger(stingy))
+    assert spent <= long_cut.max_credits                       # never past what the plan showed
+    quoted = int(first.error.split("spends up to ")[1].split(" credits")[0])
+    # Nothing that cannot finish was bought: the extends paid all fed the music still short.
+    assert not [w for w, _c in ledger(stingy) if w in ("concat_music", "wav")]
+    second = run(stingy, long_cut, library)                    # the editor runs again: it continues
+    total = sum(c for _w, c in ledger(stingy))
+    if second.state == "failed":                               # still short: it said so again, honestly
+        assert "shorter than the plan assumed" in second.error and total - spent <= quoted
+        second = run(stingy, long_cut, library)
+    assert second.state == "done", second.error
+    kinds = [w for w, _c in ledger(stingy)]
+    assert kinds.count("create_music") == 1 and kinds.count("concat_music") == 1 and kinds.count("wav") == 1
+    extends = library.job(long_cut.request_key(stingy.url)).steps
+    assert len({s["body"]["continue_clip_id"] for s in extends if s["kind"] == "extend"}) == kinds.count("extend_music")
+
+
+CHILD = """
+import sys
+from scorefit.core.library import Library
+from scorefit.core.plan import Settings, make_plan
+from scorefit.core.prompt import derive_prompt
+from scorefit.core.session import BackgroundJob, Service
+from scorefit.core.timeline import FrameRate, Timeline
+url, key, root, speed = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+tl = Timeline(FrameRate(24), 24 * 30, name="Money")
+plan = make_plan(tl, derive_prompt(tl), Settings(model="sonic-v4", alternate=False))
+snap = BackgroundJob(plan, Service(url, key, speed), Library(root)).start().wait(every=0.05)
+print(snap.state, snap.error)
+"""
+
+
+def test_two_processes_on_one_library_never_pay_twice(live_emulator, tmp_path, capsys):
+    """One request, two ScoreFits at once: the second waits its turn instead of paying again
+    or calling the first one's request lost, and then is served from the library."""
+    import subprocess
+    import sys
+    from support import until
+    emulator, root = live_emulator, tmp_path / "shared"
+    emulator.state.speed = 0.05                 # tasks of a few seconds: time to overlap
+    child = subprocess.Popen([sys.executable, "-c", CHILD, emulator.url, emulator.key, str(root), "0.05"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        library = Library(root)
+        the_plan = plan()
+        key = the_plan.request_key(emulator.url)
+        until(lambda: library.job_path(key).exists() and library.job(key).steps, "the other process's create")
+        assert library.busy(key)
+        mine = run(emulator, the_plan, library)
+        assert mine.state == "failed" and "Another ScoreFit is working on this request" in mine.error
+        assert not mine.needs_check and "answer was lost" not in mine.error
+        assert scorefit_pending(library) == "running in another ScoreFit now"
+    finally:
+        out, _ = child.communicate(timeout=120)
+    assert out.startswith("done"), out
+    again = run(emulator, the_plan, library)
+    assert again.state == "done" and again.result.from_library
+    assert ledger(emulator) == [("create_music", 15), ("wav", 2)]
+
+
+def scorefit_pending(library) -> str:
+    from scorefit import cli
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert cli.main(["pending", "--library", str(library.root)]) == 0
+    return out.getvalue().strip().split("(")[-1].rstrip(")")

@@ -7,6 +7,7 @@ import pytest
 
 from scorefit.cli import main as cli
 from scorefit.core import config
+from scorefit.core.plan import CREDITS
 from scorefit.emulator import DEFAULT_KEY
 
 
@@ -111,3 +112,22 @@ def test_sidecars_of_scorefit_0_1_read_into_the_one_schema():
     assert Provenance.from_json(generated.to_json()) == generated           # schema 2 round-trips
     with pytest.raises(ValueError, match="newer than this ScoreFit"):
         Provenance.from_json({"schema": 99})
+
+
+def test_a_second_refit_reuses_the_extend_the_first_one_paid_for(service, tmp_path):
+    from scorefit.core.library import Library
+    args = ["--fps", "24", "--model", "sonic-v4", "--yes", "--sample-rate", "22050"]
+    assert cli(["fit", "--duration", "40", *args, "-o", str(tmp_path / "a.wav")]) == 0
+    assert cli(["refit", str(tmp_path / "a.json"), "--duration", "200", *args, "-o", str(tmp_path / "b.wav")]) == 0
+    first = paid(service)
+    assert cli(["refit", str(tmp_path / "a.json"), "--duration", "250", *args, "-o", str(tmp_path / "c.wav")]) == 0
+    assert samples(tmp_path / "c.wav") == 250 * 22050
+    library = Library()
+    b, c = (library.job(json.loads((tmp_path / f"{n}.json").read_text())["request_key"]) for n in "bc")
+    bought = [s["body"] for s in b.steps if s["kind"] == "extend"]
+    reused = [s for s in c.steps if s.get("reused_from") == b.key]
+    sent = [s["body"] for s in c.steps if s["kind"] == "extend" and not s.get("reused_from")]
+    assert reused and reused[0]["body"] == bought[0]            # the same first extend: not bought twice
+    assert not [body for body in sent if body in bought]
+    assert paid(service)[len(first):].count("extend_music") == len(sent)
+    assert c.paid == sum(CREDITS[s["kind"]] for s in c.steps if not s.get("reused_from"))

@@ -35,5 +35,10 @@ class PreflightError(ScoreFitError):
     hint = "Nothing was sent and no credits were spent."
 
 
+class BudgetError(ScoreFitError):
+    """The music cannot reach the cut within the credits the plan showed: stopped before
+    spending what could not finish it. Paid steps are kept; a run again continues."""
+
+
 class RefitError(ScoreFitError):
     hint = "Generate a new soundtrack instead (or use Fit Strip to Cut on a file you have)."

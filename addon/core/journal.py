@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .files import atomic_write_json
+from .plan import CREDITS
 
 if TYPE_CHECKING:
     from .library import Library
@@ -83,9 +84,21 @@ class Job:
         return [s for s in self.steps if self.step_state(s).lost]
 
     @property
-    def paid_steps(self) -> list[dict]:
-        """Every step that was sent (the service may have charged for each)."""
-        return list(self.steps)
+    def paid(self) -> int:
+        """Credits this request's steps cost: every step sent (a refused or refunded one is
+        not in the journal), once each, however often runs replayed it."""
+        return sum(CREDITS[s["kind"]] for s in self.steps if not s.get("reused_from"))
+
+    @property
+    def quote(self) -> dict:
+        """What continuing was said to cost when a run stopped short of its budget
+        ({"extends", "credits"}), or {}: a run again may spend that much more."""
+        return self.data.get("quote") or {}
+
+    def quoted(self, extends: int, credits: int):
+        with self.lock:
+            self.data["quote"] = {"extends": extends, "credits": credits}
+            self.save()
 
     @property
     def complete(self) -> bool:
@@ -113,6 +126,18 @@ class Job:
                  "submitted": time.time()}
         with self.lock:
             self.data["state"] = JobState.RUNNING.value     # a job with a paid step is under way
+            self.steps.append(entry)
+            self.save()
+        return entry
+
+    def reuse(self, name: str, kind: str, body: dict, key: str, answered: dict) -> dict:
+        """Record another job's answer to the very same request as this step's: nothing is
+        sent or paid (``reused_from`` names the job that paid)."""
+        entry = {"name": name, "kind": kind, "state": StepState.DONE.value, "body": body, "reused_from": key,
+                 **{k: answered[k] for k in ("task_id", "clips", "url") if k in answered},
+                 "submitted": time.time(), "finished": time.time()}
+        with self.lock:
+            self.data["state"] = JobState.RUNNING.value
             self.steps.append(entry)
             self.save()
         return entry

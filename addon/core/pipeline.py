@@ -7,6 +7,7 @@ and its task id as soon as it is known, so a later run resumes instead of paying
 from __future__ import annotations
 
 import hashlib
+import math
 from concurrent.futures import Future, ThreadPoolExecutor
 import time
 from dataclasses import dataclass, field
@@ -15,13 +16,14 @@ from typing import Callable
 
 from . import audio
 from .fit import FitError, fit
+from .errors import BudgetError
 from .journal import Job, StepState
 from .library import Library
 from .musicapi import (SYSTEM_CLOCK, CancelToken, Clock, MusicAPIClient, MusicAPIError,
-                       OutcomeUnknownError, PollSchedule, ServiceError, TaskFailedError,
+                       OutcomeUnknownError, PollSchedule, TaskFailedError,
                        TaskStatus)
 from .provenance import GENERATED, REFIT, Provenance, licence_for
-from .plan import CREDITS, Plan, choose_continue_at, is_last_extend, model_info
+from .plan import CREDITS, OUTRO_SKIP, Plan, choose_continue_at, is_last_extend, model_info
 
 @dataclass(frozen=True)
 class Progress:
@@ -39,6 +41,9 @@ class Progress:
             return (self.step - 1) / max(1, self.steps)
         total = self.elapsed + self.remaining
         return min(0.99, self.elapsed / total) if total > 0 else 0.0
+
+
+MIN_GAIN = 10.0      # seconds: the least an extend is assumed to add (a forecast never divides by ~0)
 
 
 @dataclass
@@ -101,6 +106,9 @@ class Pipeline:
         self._remaining_service = plan.service_seconds
         self._notes = list(plan.dropped)
         job = self.job(plan, key)
+        # A run spends within the plan's maximum; after a stop short of it, a run again may
+        # spend what that stop quoted for continuing (the editor saw it, and ran again).
+        self._limit = max(plan.max_credits, job.paid + job.quote.get("credits", 0))
         lost = job.lost
         if lost:
             raise OutcomeUnknownError(
@@ -137,15 +145,11 @@ class Pipeline:
             job.finish({"primary": plan.reuse.source}, {"primary": primary.clip_id, "alternate": None})
             return
         planned = plan.extends
-        extends = 0
+        extends, gains = 0, []
         while covered < plan.target_seconds:
-            if extends >= planned + plan.settings.max_extra_extends:
-                raise ServiceError(
-                    f"The music is still {plan.target_seconds - covered:.0f} s short after "
-                    f"{extends} extends, the most this plan allows.",
-                    hint="Run again to continue from here (paid steps are kept), or choose a "
-                         "model with longer clips.")
             extends += 1
+            if job.step(f"extend-{extends}") is None:       # a new paid extend, not a replay
+                self._afford(job, plan.target_seconds - covered, gains)
             self._steps = max(self._steps, plan.calls + extends - planned)
             continue_at, song_time = choose_continue_at(plan, offset, current.duration)
             body = plan.extend_body(current.clip_id, continue_at, song_time,
@@ -154,6 +158,7 @@ class Pipeline:
                              f"Extending {extends}/{max(planned, extends)}", self._wanted)
             offset, current = song_time, new[0]
             alternate = new[1] if len(new) > 1 else None
+            gains.append(offset + current.duration - covered)
             covered = offset + current.duration
         if extends:
             current = self._task(job, "concat", "concat",
@@ -174,6 +179,28 @@ class Pipeline:
                     for role, part in takes.items()}
         sources = {role: future.result() for role, future in fetching.items()}
         job.finish(sources, {"primary": current.clip_id, "alternate": alternate.clip_id if alternate else None})
+
+    def _afford(self, job: Job, short: float, gains: list[float]):
+        """Before a new paid extend: go on only if the extends still needed (forecast from
+        what this job's extends actually gained, the least of them, else the model's usual
+        clip) and the joins and WAVs that finish the job fit within what this run may spend.
+        Otherwise stop having spent nothing more, and say what continuing costs."""
+        plan = self._plan
+        gain = max(MIN_GAIN, min(gains) if gains else model_info(plan.settings.model).typical_seconds - OUTRO_SKIP)
+        needed = math.ceil(short / gain)
+        takes = 2 if plan.settings.alternate else 1
+        finish = CREDITS["concat"] * takes + (CREDITS["wav"] * takes if plan.settings.output == "wav" else 0)
+        cost = needed * CREDITS["extend"] + finish
+        if job.paid + cost <= self._limit:
+            return
+        job.quoted(needed, cost)
+        raise BudgetError(
+            f"The model's clips came back shorter than the plan assumed: the music is still "
+            f"{short:.0f} s short, and reaching the cut needs about {needed} more extend"
+            f"{'s' if needed > 1 else ''} ({cost} credits with the join and WAV), past the at most "
+            f"{self._limit} credits this run could spend ({job.paid} paid so far).",
+            hint=f"Nothing more was sent and every paid step is kept. Run again to continue: it "
+                 f"spends up to {cost} credits more. Or choose a model with longer clips.")
 
     @property
     def _wanted(self) -> int:
@@ -203,6 +230,13 @@ class Pipeline:
             self._remaining_service -= expected
             return [_Part(**c) for c in entry["clips"]]
         if entry is None:
+            # A continuation of a given clip, a join or a WAV is the same whoever asks: bought
+            # for another job, it is never bought twice. A create is a new take by design.
+            earlier = self.library.answered(kind, body, job.key) if kind != "create" else None
+            if earlier is not None:
+                entry = job.reuse(name, kind, body, *earlier)
+                self._remaining_service -= expected
+                return [_Part(**c) for c in entry["clips"]]
             self._report(stage, expected, 0.0, "Sending the request")
             entry, task_id = self._paid(job, name, kind, body, lambda: self.client.submit(body))
             job.accepted(entry, task_id)
@@ -274,6 +308,8 @@ class Pipeline:
             return part.audio_url
         name = f"wav-{part.clip_id}"
         entry = job.step(name)
+        if entry is None and (earlier := self.library.answered("wav", {"clip_id": part.clip_id}, job.key)):
+            entry = job.reuse(name, "wav", {"clip_id": part.clip_id}, *earlier)
         if entry is None:
             self._step += 1
             self._report("Converting", 4.0, 0.0)

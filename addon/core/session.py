@@ -412,15 +412,17 @@ class BackgroundJob(BackgroundTask):
                   overdue=progress.overdue)
 
     def _work(self):
-        prepare_library(self.library, self.key, self.service, self.start_afresh)
-        client = self._client = self.service.client()
-        if self.token.cancelled:
-            client.stop_reads()
-        preflight(self.plan, self.key, client, self.library, self.destination,
-                  service_is_local_trial=self.service.emulator is not None)
-        pipeline = Pipeline(client, self.library, schedule=self.service.schedule, decoder=self.decoder,
-                            on_progress=self._progress, cancel=self.token, clock=self.service.clock)
-        result = pipeline.run(self.plan, self.key)
+        # Every step of the request, its journal included, belongs to one process at a time.
+        with self.library.claim(self.key):
+            prepare_library(self.library, self.key, self.service, self.start_afresh)
+            client = self._client = self.service.client()
+            if self.token.cancelled:
+                client.stop_reads()
+            preflight(self.plan, self.key, client, self.library, self.destination,
+                      service_is_local_trial=self.service.emulator is not None)
+            pipeline = Pipeline(client, self.library, schedule=self.service.schedule, decoder=self.decoder,
+                                on_progress=self._progress, cancel=self.token, clock=self.service.clock)
+            result = pipeline.run(self.plan, self.key)
         destination = self.destination
         if destination is not None:
             self._set(stage="Copying")

@@ -111,7 +111,7 @@ class EmulatorState:
 
     def __init__(self, *, credits: int, speed: float, keys: set, seed: int, sample_rate: int,
                  task_not_found_status: int = 400, duration_format: str = "string",
-                 wav_preparing: int = 0, prerender: bool = False):
+                 wav_preparing: int = 0, prerender: bool = False, clip_scale: float = 1.0):
         self.lock = threading.RLock()
         self.credits = credits
         self.speed = speed
@@ -121,6 +121,9 @@ class EmulatorState:
         self.task_not_found_status = task_not_found_status   # 400 (error page) or 404 (OpenAPI)
         self.duration_format = duration_format               # string | float | int
         self.wav_preparing = wav_preparing                    # answer 202 this many times first
+        # The model's clips this much longer or shorter than it usually makes them (a model
+        # that disappoints the plan's forecast).
+        self.clip_scale = clip_scale
         self.tasks: dict[str, TaskRecord] = {}
         self.clips: dict[str, ClipRecord] = {}
         self.faults: list[Fault] = []
@@ -325,7 +328,7 @@ class Emulator:
                 length = float(target) * st.rng.uniform(0.9, 1.1)
             else:
                 length = MODEL_SECONDS[mv][1] * st.rng.uniform(0.75, 1.25)
-            length = min(length, max_len)
+            length = min(length * st.clip_scale, max_len)
             ending = asked_end or (kind == "create_music" and st.rng.random() < 0.7)
             end = offset + length
             if ending:   # a song with an ending stops on a bar line
