@@ -37,7 +37,7 @@ class _FixedService(Service):
 
     @property
     def schedule(self) -> PollSchedule:
-        return PollSchedule(interval=20, dense_from=0, dense_polls=10_000, time_scale=self.time_scale)
+        return PollSchedule(interval=20, dense_from=0, time_scale=self.time_scale)
 
 
 @contextmanager

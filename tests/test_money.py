@@ -222,3 +222,48 @@ def scorefit_pending(library) -> str:
     with contextlib.redirect_stdout(io.StringIO()) as out:
         assert cli.main(["pending", "--library", str(library.root)]) == 0
     return out.getvalue().strip().split("(")[-1].rstrip(")")
+
+
+def test_a_task_the_service_forgot_has_one_way_out_start_afresh(emulator, library):
+    emulator.inject("forgotten", "GET /api/v1/sonic/task/", times=1000)
+    first = run(emulator, plan(), library)
+    assert first.state == "failed" and first.needs_check and "no longer knows the create task" in first.error
+    again = run(emulator, plan(), library)                       # a plain run again: refused, nothing sent
+    assert again.needs_check and ledger(emulator) == [("create_music", 15)]
+    emulator.state.faults.clear()
+    done = run(emulator, plan(), library, afresh=True)             # the documented way out
+    assert done.state == "done", done.error
+    assert [w for w, _c in ledger(emulator)] == ["create_music", "create_music", "wav"]
+
+
+def test_an_expired_wav_link_costs_one_more_wav_request_never_the_music(emulator, library):
+    emulator.inject("gone", "GET /audio/", times=1000)
+    first = run(emulator, plan(), library)
+    assert first.state == "failed" and "link to the lossless WAV expired" in first.error and "2 credits" in first.error
+    emulator.state.faults.clear()
+    done = run(emulator, plan(), library)
+    assert done.state == "done", done.error
+    assert ledger(emulator) == [("create_music", 15), ("wav", 2), ("wav", 2)]
+
+
+@pytest.mark.skipif(not shutil.which("ffmpeg"), reason="MP3 is decoded by FFmpeg, which this machine lacks")
+def test_an_expired_mp3_link_is_refreshed_free_and_a_gone_one_is_said_plainly(emulator, library):
+    emulator.inject("gone", "GET /audio/", times=1)               # an MP3 link expired once: polled anew
+    mp3 = run(emulator, plan(output="mp3", seed=1), library)
+    assert mp3.state == "done", mp3.error
+    assert [w for w, _c in ledger(emulator)] == ["create_music"]
+    emulator.inject("gone", "GET /audio/", times=1000)             # gone for good: said once, plainly
+    gone = run(emulator, plan(output="mp3", seed=2), library)
+    assert gone.state == "failed" and "no longer serves the audio" in gone.error
+    assert "running again would not help" in gone.error
+
+
+def test_polls_answered_by_a_web_page_stop_resumably(emulator, library):
+    emulator.inject("html", "GET /api/v1/sonic/task/", times=1000)
+    first = run(emulator, plan(), library)
+    assert first.state == "failed" and "10 answers in a row" in first.error and "never paid for twice" in first.error
+    polls = len(emulator.requests_to("GET", "/api/v1/sonic/task/"))
+    assert polls == 10
+    emulator.state.faults.clear()
+    done = run(emulator, plan(), library)
+    assert done.state == "done" and ledger(emulator) == [("create_music", 15), ("wav", 2)]

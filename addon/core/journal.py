@@ -31,6 +31,7 @@ class StepState(str, Enum):
     POLLING = "polling"          # accepted: the task id is known
     DONE = "done"                # answered: clips (a task) or a URL (a WAV request)
     UNKNOWN = "unknown"          # sent, answer lost: it may have been charged
+    EXPIRED = "expired"          # answered and paid, but its link is no longer served
 
     @property
     def lost(self) -> bool:
@@ -153,6 +154,16 @@ class Job:
     def answer_lost(self, entry: dict):
         """Sent, but the answer was lost: it may have been charged."""
         self._move(entry, StepState.UNKNOWN)
+
+    def expired(self, entry: dict | None):
+        """An answer whose link the service no longer serves: kept in the journal under
+        another name (it was paid), so the next run asks for it afresh."""
+        if entry is None:
+            return
+        with self.lock:
+            entry["name"] = f"{entry['name']}-expired-{sum(1 for s in self.steps if 'expired' in s['name'])}"
+            entry["state"] = StepState.EXPIRED.value
+            self.save()
 
     def refused(self, entry: dict):
         """The service refused ``entry`` before doing any work, or failed it and refunded it:

@@ -20,7 +20,7 @@ from .errors import BudgetError
 from .journal import Job, StepState
 from .library import Library
 from .musicapi import (SYSTEM_CLOCK, CancelToken, Clock, MusicAPIClient, MusicAPIError,
-                       OutcomeUnknownError, PollSchedule, TaskFailedError,
+                       DownloadError, OutcomeUnknownError, PollSchedule, TaskFailedError, TaskNotFoundError,
                        TaskStatus)
 from .provenance import GENERATED, REFIT, Provenance, licence_for
 from .plan import CREDITS, OUTRO_SKIP, Plan, choose_continue_at, is_last_extend, model_info
@@ -245,6 +245,12 @@ class Pipeline:
         except TaskFailedError:
             job.refused(entry)             # the service refunds a failed task: a new try may be sent
             raise
+        except TaskNotFoundError:
+            # Forgotten by the service: whether it ran (and charged) is unknown, so it is a
+            # lost answer, with the one way out every lost answer has: Start Afresh.
+            job.answer_lost(entry)
+            raise OutcomeUnknownError(f"MusicAPI no longer knows the {name} task ({entry['task_id']}).",
+                                      hint=lost_hint([entry])) from None
         job.answered(entry, clips=[vars(c) for c in clips])
         self._remaining_service -= expected
         return clips
@@ -298,8 +304,32 @@ class Pipeline:
 
     # --- audio ----------------------------------------------------------------------
     def _fetch(self, job: Job, part: _Part) -> str:
-        """The take's audio in the library (as its journal names it)."""
-        return self._download(job, self._audio_url(job, part), part)
+        """The take's audio in the library (as its journal names it). A link the service no
+        longer serves (HTTP 404, it expired) is asked for afresh once: an MP3's by polling
+        its task again (free), a WAV's by dropping its answer from the journal, so a run
+        again asks for the WAV once more (its 2 credits, never the music)."""
+        try:
+            return self._download(job, self._audio_url(job, part), part)
+        except DownloadError as error:
+            if error.status != 404:
+                raise
+        if self._plan.settings.output == "wav":
+            job.expired(job.step(f"wav-{part.clip_id}"))
+            raise DownloadError("The service's link to the lossless WAV expired before it was downloaded.",
+                                status=404, hint="Run again: it asks for the WAV once more (2 credits); the "
+                                                 "music itself is kept and never paid for again.")
+        owner = next((s for s in job.steps for c in s.get("clips") or () if c.get("clip_id") == part.clip_id), None)
+        status = self.client.get_task(owner["task_id"]) if owner and owner.get("task_id") else None
+        url = next((c.audio_url for c in (status.clips if status else ()) if c.clip_id == part.clip_id), "")
+        try:
+            if url:
+                return self._download(job, url, part)
+        except DownloadError as error:
+            if error.status != 404:
+                raise
+        raise DownloadError(f"MusicAPI no longer serves the audio of clip {part.clip_id}.", status=404,
+                            hint="It cannot be fetched again, so running again would not help: generate "
+                                 "anew (another take number) to get music for this cut.")
 
     def _audio_url(self, job: Job, part: _Part) -> str:
         """Where the take's audio is: the MP3 the task gave, or a lossless WAV (a paid,

@@ -49,7 +49,8 @@ class Fault:
     kinds: http (status/message/retry_after, before any work), gateway (the work is done
     and charged, then a gateway answers ``status`` instead: 502/503/504), reset, delay
     (answer after ``delay`` s, having done the work), malformed, task_failed, clip_failed,
-    slow (audio trickles), truncated (audio cut short).
+    slow (audio trickles), truncated (audio cut short), html (a proxy's or sign-in page
+    instead of JSON), forgotten (the service no longer knows the task), gone (audio 404).
     """
     kind: str
     match: str = ""
@@ -471,7 +472,19 @@ def _make_handler(emulator: Emulator, role: str):
                 state.log.append(entry)
             if path.startswith("/_emulator/"):
                 return self._control(method, path, raw)
-            fault = state.take_fault(method, path, ("http", "gateway", "reset", "malformed", "delay"))
+            fault = state.take_fault(method, path, ("http", "gateway", "reset", "malformed", "delay", "html",
+                                                    "forgotten"))
+            if fault and fault.kind == "html":
+                entry["status"] = 200
+                page = b"<!doctype html><html><body>Please sign in to the network</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                return self.wfile.write(page)
+            if fault and fault.kind == "forgotten":
+                entry["status"] = state.task_not_found_status
+                return self._send_json(state.task_not_found_status, {"message": "task not found."})
             if fault and fault.kind == "reset":
                 entry["status"] = "reset"
                 self.close_connection = True
@@ -521,8 +534,10 @@ def _make_handler(emulator: Emulator, role: str):
             return 404, {"message": "Not found."}
 
         def _audio(self, method: str, path: str, entry: dict):
-            fault = state.take_fault(method, path, ("slow", "truncated"))
+            fault = state.take_fault(method, path, ("slow", "truncated", "gone"))
             data = emulator.audio(path.rsplit("/", 1)[-1]) if path.startswith("/audio/") else None
+            if fault and fault.kind == "gone":
+                data = None
             if data is None:
                 entry["status"] = 404
                 return self._send_json(404, {"message": "Not found."})

@@ -268,7 +268,7 @@ class MusicAPIClient:
         try:
             status, body = self._call("GET", f"/api/v1/sonic/task/{task_id}")
         except UnreadableAnswer:
-            return TaskStatus(task_id, not_ready=True)    # the next poll asks again
+            return TaskStatus(task_id, not_ready=True, unreadable=True)    # the next poll asks again
         return TaskStatus.from_json(task_id, status, body)
 
     def wait(self, task_id: str, expected: float, *, schedule: PollSchedule = PollSchedule(),
@@ -286,14 +286,26 @@ class MusicAPIClient:
         scale = max(schedule.time_scale, 1e-9)
         started = clock.now() - max(0.0, waited)
         polls = schedule.for_task(expected)
-        status = None
+        status, unreadable = None, 0
         while True:
             elapsed = (clock.now() - started) / scale
+            if elapsed > schedule.give_up_after(expected):
+                raise ServiceError(
+                    f"MusicAPI has been working on this task for {elapsed / 60:.0f} min, far past the "
+                    f"{expected / 60:.0f} min it usually takes.",
+                    hint="Nothing more was sent. Run again later to go on waiting for it (it is "
+                         "polled, never paid for again).")
             if on_poll is not None:
                 on_poll(status, elapsed)
             nearly = status is not None and any(c.done for c in status.clips)
             clock.sleep(polls.next_delay(elapsed, nearly) * scale, cancel)
             status = self.get_task(task_id)
+            unreadable = unreadable + 1 if status.unreadable else 0
+            if unreadable >= schedule.unreadable_polls:
+                raise ServiceError(
+                    f"{unreadable} answers in a row about the task were not MusicAPI's (a proxy or a "
+                    "network sign-in page answers instead?).",
+                    hint="Check the connection, then run again: the task is polled again, never paid for twice.")
             if status.finished(wanted) is not None:
                 return status
 

@@ -52,8 +52,8 @@ class InvalidRequestError(MusicAPIError):
 
 
 class TaskNotFoundError(InvalidRequestError):
-    hint = ("The service no longer knows this task; clear it from ScoreFit's pending jobs "
-            "and start again.")
+    hint = ("The service no longer knows this task. Check your MusicAPI account, then Start "
+            "Afresh (--forget-pending, or 'scorefit pending --forget KEY') sends only it again.")
 
 
 class RateLimitedError(MusicAPIError):

@@ -66,6 +66,7 @@ class TaskStatus:
     failure: str = ""          # task-level failure type ("failed", "timeout", …)
     error: str = ""            # the service's message for a failure
     not_ready: bool = False    # HTTP 202 {"type": "not_ready"}
+    unreadable: bool = False   # the answer was not MusicAPI's (a proxy's page, a cut-off body)
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property

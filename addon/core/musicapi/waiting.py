@@ -84,19 +84,23 @@ class PollSchedule:
 
     Times are the service's own, ``time_scale`` shrinks them for a faster emulator.
     Before ``dense_from`` of the expected time (the forecast, corrected by the pace seen
-    on this job's earlier tasks) two polls only; then one every ``interval``, so a
-    finished task is seen within that long; past ``dense_polls`` the wait grows by
-    ``growth`` a poll, so a task far slower than forecast stays within ``budget``
-    polls for several minutes. Once one clip of a task is done, the next poll comes
-    after ``interval``: the other clip follows within seconds.
+    on this job's earlier tasks) two polls only; from then on one every ``interval``
+    (seconds), so a finished task is seen within that long however long it runs: a task
+    slower than forecast is watched as closely as any, never by a count of polls that
+    runs out. Past ``give_up`` times the expected time (and at least ``give_up_min``
+    seconds) the wait ends, resumable. ``unreadable_polls`` answers in a row that are
+    not MusicAPI's end it too.
     """
     interval: float = 2.0
     dense_from: float = 0.8
-    dense_polls: int = 20
-    growth: float = 1.5
-    max_interval: float = 60.0
-    budget: int = 30
+    give_up: float = 10.0
+    give_up_min: float = 1800.0
+    unreadable_polls: int = 10
     time_scale: float = 1.0
+
+    def give_up_after(self, expected: float) -> float:
+        """Service seconds after which a task is given up on (resumably)."""
+        return max(self.give_up_min, self.give_up * expected)
 
     def for_task(self, expected: float) -> "TaskPolls":
         return TaskPolls(self, expected)
@@ -109,18 +113,13 @@ class TaskPolls:
         self.schedule = schedule
         self.expected = expected
         self.polls = 0
-        self._dense = 0
 
     def next_delay(self, elapsed: float, nearly_done: bool = False) -> float:
         s = self.schedule
         start = s.dense_from * self.expected
-        if nearly_done and self.polls < s.budget - 1:
-            delay = s.interval
-        elif elapsed < start:
+        if elapsed < start and not nearly_done:
             delay = max(s.interval, min(start - elapsed, start / 2))
         else:
-            self._dense += 1
-            late = self._dense - s.dense_polls
-            delay = s.interval if late <= 0 else min(s.max_interval, s.interval * s.growth ** late)
+            delay = s.interval
         self.polls += 1
         return delay
