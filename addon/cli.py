@@ -19,9 +19,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
-from .core import (BackgroundJob, Choices, config, ConfigurationError, connect, describe, Destination, fit_file,
+from .core import (BackgroundJob, Choices, clean_text, config, ConfigurationError, connect, describe, Destination, fit_file,
                    FrameRate, host, InputError, JobState, Library, plan_for, Provenance, RefitError, refit_plan_for, report_path,
-                   reuse_from, SAMPLE_RATES, ScoreFitError, Snapshot, Timeline)
+                   reuse_from, MAX_CUT_SECONDS, SAMPLE_RATES, ScoreFitError, Snapshot, Timeline)
 from .emulator import built_in
 
 OK, FAILED, USAGE, CANCELLED = 0, 1, 2, 130
@@ -29,6 +29,15 @@ OK, FAILED, USAGE, CANCELLED = 0, 1, 2, 130
 # Editors' exports, read through OpenTimelineIO (the optional "interchange" extra).
 INTERCHANGE = (".otio", ".xml", ".fcpxml", ".edl")
 DEFAULT_OUTPUT = "scorefit.wav"
+
+
+ECHOED = 2000        # characters of one message at most: a file's text never floods the terminal
+
+
+def _say(text, *, err: bool = False):
+    """A line for the terminal, with every control code (an escape sequence in a marker's
+    name could clear the screen) taken out."""
+    print(clean_text(str(text), ECHOED), file=sys.stderr if err else sys.stdout)
 
 
 class UsageError(ScoreFitError):
@@ -86,7 +95,7 @@ def _timeline(args) -> Timeline:
         except ScoreFitError as error:
             raise UsageError(str(error)) from None
         for note in args.document.notes:
-            print(f"Note: {note}")
+            _say(f"Note: {note}")
         return args.document.model
     if args.timeline:
         return _timeline_file(Path(args.timeline))
@@ -105,8 +114,8 @@ def _timeline_file(path: Path) -> Timeline:
         raise UsageError(f"there is no timeline file at {path}") from None
     except OSError as error:
         raise UsageError(f"could not read {path}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise UsageError(f"{where}{error}") from None
+    except (ValueError, RecursionError) as error:     # RecursionError: nesting past any real file
+        raise UsageError(f"{where}{error or 'it is nested too deeply'}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{where}it holds no JSON object")
     try:
@@ -159,7 +168,7 @@ def _show(plan):
           f"({float(plan.timeline.duration_seconds):.3f} s, {len(plan.timeline.markers)} markers)")
     print(f"Plan: {plan.describe()}")
     for note in ([plan.short_warning] if plan.short_warning else []) + plan.dropped:
-        print(f"Note: {note}")
+        _say(f"Note: {note}")
 
 
 # --- the subcommands ---------------------------------------------------------------------
@@ -222,7 +231,7 @@ def _run(args, plan) -> int:
     snap = job.wait(_progress(), every=0.2)
     sys.stderr.write("\n")
     if snap.state != "done":
-        sys.stderr.write(f"scorefit: {snap.error}\n")
+        _say(f"scorefit: {snap.error}", err=True)
         if snap.needs_check:
             sys.stderr.write("On the command line, Start Afresh is: run the same command again "
                              "with --forget-pending.\n")
@@ -235,12 +244,12 @@ def _run(args, plan) -> int:
         print(f"Alternate take: {result.alternate}")
     if not out_timeline:
         if snap.message:
-            print(snap.message)
+            _say(snap.message)
         return OK
     from . import interchange
     outcome = host.deliver(interchange.FileHost(args.document, Path(args.out_timeline), out_timeline),
                            plan.timeline, snap)
-    print(outcome.text if outcome.ok else f"scorefit: {outcome.text}", file=sys.stdout if outcome.ok else sys.stderr)
+    _say(outcome.text if outcome.ok else f"scorefit: {outcome.text}", err=not outcome.ok)
     return OK if outcome.ok else FAILED
 
 
@@ -256,8 +265,8 @@ def cmd_refit(args) -> int:
     except FileNotFoundError:
         raise UsageError(f"there is no provenance file at {args.provenance} (it is the .json written "
                          "beside each soundtrack)") from None
-    except (OSError, ValueError, TypeError) as error:
-        raise UsageError(f"{args.provenance} is not a readable provenance file ({error})") from None
+    except (OSError, ValueError, TypeError, RecursionError) as error:
+        raise UsageError(f"{args.provenance} is not a readable provenance file ({error or 'nested too deeply'})") from None
     reuse = reuse_from(provenance.request_key, _library(args))
     return _run(args, refit_plan_for(timeline, _choices(args), reuse))
 
@@ -272,6 +281,9 @@ def cmd_fit_file(args) -> int:
     if args.frames is not None:
         target = Timeline(FrameRate.parse(args.fps), args.frames, sample_rate=args.sample_rate).duration_samples
     else:
+        if Fraction(args.duration) > MAX_CUT_SECONDS:
+            raise UsageError(f"--duration {args.duration} is past the longest cut ScoreFit fits "
+                             f"({MAX_CUT_SECONDS // 3600} hours)")
         target = round(Fraction(args.duration) * args.sample_rate)
     output = Path(args.output_file)
     try:
@@ -314,7 +326,7 @@ def cmd_pending(args) -> int:
     for job in jobs:
         steps = ", ".join(f"{s['name']}={s['state']}" for s in job.steps)
         elsewhere = "  (running in another ScoreFit now)" if library.busy(job.key) else ""
-        print(f"{job.key}  {job.request.get('title', '')}  {steps}{elsewhere}")
+        _say(f"{job.key}  {job.request.get('title', '')}  {steps}{elsewhere}")
     if not jobs:
         print("No unfinished jobs.")
     return OK
@@ -455,10 +467,10 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except (UsageError, InputError, ConfigurationError, RefitError) as error:
-        sys.stderr.write(f"scorefit: {error}\n")
+        _say(f"scorefit: {error}", err=True)
         return USAGE
     except ScoreFitError as error:
-        sys.stderr.write(f"scorefit: {describe(error)}\n")
+        _say(f"scorefit: {describe(error)}", err=True)
         return FAILED
     except KeyboardInterrupt:
         sys.stderr.write("\nscorefit: cancelled; nothing was left half-written.\n")

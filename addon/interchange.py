@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import (atomic_write_bytes, FrameRate, host, frames_to_timecode, Marker, ScoreFitError,
+from .core import (atomic_write_bytes, clean_text, FrameRate, host, frames_to_timecode, Marker, ScoreFitError,
                    Timeline)
 
 # File ending -> OpenTimelineIO adapter.
@@ -91,19 +91,24 @@ def read(path: Path, adapter: str | None = None, *, edl_fps: str = "24", sample_
         raise InterchangeError(f"{path.name} holds no timeline.")
     chosen = next((t for t in timelines if t.name == name), None) if name else timelines[0]
     if chosen is None:
-        raise InterchangeError(f"{path.name} has no timeline named {name!r}; it has "
-                               + ", ".join(repr(t.name) for t in timelines) + ".")
+        raise InterchangeError(f"{path.name} has no timeline named {_named(name)}; it has "
+                               + ", ".join(_named(t.name) for t in timelines[:20]) + ".")
     if len(timelines) > 1:
-        notes.append(f"{path.name} holds {len(timelines)} timelines; scored {chosen.name!r} "
+        notes.append(f"{path.name} holds {len(timelines)} timelines; scored {_named(chosen.name)} "
                      "(--timeline-name picks another).")
     return Document(path, adapter, root, chosen, _model(chosen, edl_rate, sample_rate, notes, path),
                     notes, edl_rate)
 
 
+def _named(name) -> str:
+    """A name from the file, as a message quotes it: one line, no control codes, not too long."""
+    return repr(clean_text(str(name or ""), 60, one_line=True))
+
+
 def _model(tl, edl_rate: FrameRate | None, sample_rate: int, notes: list, path: Path) -> Timeline:
     clips = list(tl.find_clips())
     if not clips:
-        raise InterchangeError(f"{path.name}: the timeline {tl.name!r} has no video or audio clips, "
+        raise InterchangeError(f"{path.name}: the timeline {_named(tl.name)} has no video or audio clips, "
                                "so there is no cut to score.")
     duration = tl.duration()
     rate = edl_rate or _rate(tl, duration.rate, path)
@@ -126,7 +131,7 @@ def _model(tl, edl_rate: FrameRate | None, sample_rate: int, notes: list, path: 
         notes.append(f"{path.name} carries no markers: the prompt follows the length alone.")
     total = frames(duration)
     if total <= 0:
-        raise InterchangeError(f"{path.name}: the timeline {tl.name!r} is empty.")
+        raise InterchangeError(f"{path.name}: the timeline {_named(tl.name)} is empty.")
     try:
         return Timeline(fps=rate, duration_frames=total, start_frame=start, name=str(tl.name or path.stem),
                         markers=tuple(markers), sample_rate=sample_rate)

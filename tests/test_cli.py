@@ -205,7 +205,7 @@ def test_pending_lists_and_forgets_lost_requests(capsys, tmp_path):
     job = library.job("k1", {"title": "Chase"})
     job.begin("create", "create", {"prompt": "x"})
     code, out, _ = scorefit(capsys, "pending", "--library", library.root)
-    assert out.startswith("k1  Chase  create=submitting")
+    assert out.startswith("k1 Chase create=submitting")
     code, out, _ = scorefit(capsys, "pending", "--library", library.root, "--forget", "k1")
     assert code == 0 and "Forgot the lost create request(s) of k1" in out
     code, out, _ = scorefit(capsys, "pending", "--library", library.root, "--forget", "k1")
@@ -304,3 +304,22 @@ def _subparser(name: str):
 
 def _help_of(name: str) -> str:
     return re.sub(r"\s+", " ", _subparser(name).format_help())
+
+
+def test_nothing_echoed_carries_terminal_control_codes(capsys, tmp_path):
+    (tmp_path / "cut.json").write_text(json.dumps({"fps": 24, "duration_seconds": 30, "markers": [
+        {"seconds": 90, "name": "\x1b[2J\x1b[Hgotcha"}]}))
+    code, out, err = scorefit(capsys, "plan", "--timeline", tmp_path / "cut.json")
+    assert code == 0 and "gotcha" in out and "\x1b" not in out + err
+
+
+def test_messages_name_what_happened():
+    import errno
+    import requests
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+    from scorefit.core.musicapi.client import _what
+    from scorefit.core.session import describe
+    wrapped = requests.exceptions.ConnectionError(MaxRetryError(None, "/x", ReadTimeoutError(None, "/x", "read timed out")))
+    assert _what(wrapped) == "it timed out" and _what(requests.exceptions.ConnectionError("reset")) == "the connection broke"
+    full = OSError(errno.ENOSPC, "No space left on device", "/projects/cut/ScoreFit/score.wav")
+    assert describe(full).startswith("The disk holding /projects/cut/ScoreFit is full") and "pays nothing twice" in describe(full)

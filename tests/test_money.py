@@ -90,12 +90,28 @@ def test_a_full_library_disk_is_found_before_paying(emulator, library, monkeypat
     assert ledger(emulator) == []
 
 
-def test_a_balance_short_of_the_plans_maximum_is_refused_before_paying(emulator, library):
+def test_the_balance_is_checked_against_the_expected_cost_not_the_maximum(emulator, library):
     job = plan()
-    emulator.state.credits = 16           # the issue's case: 16 left, a 17-credit plan (at most 49)
+    emulator.state.credits = 16           # 16 left, a 17-credit plan (at most 49): refused, nothing sent
     snap = run(emulator, job, library)
-    assert snap.state == "failed" and "balance is 16 credits" in snap.error and f"up to {job.max_credits}" in snap.error
+    assert snap.state == "failed" and "balance is 16 credits" in snap.error and "expected to spend 17" in snap.error
     assert ledger(emulator) == [] and posts(emulator) == 0
+    emulator.state.credits = 17           # exactly the expected cost: it runs
+    assert run(emulator, job, library).state == "done" and emulator.state.credits == 0
+
+
+def test_a_balance_that_runs_out_mid_job_stops_resumably(emulator, library):
+    from scorefit.emulator.server import MSG_CREDITS
+    long_cut = plan(200)                  # a create and extends
+    emulator.inject("http", "POST /api/v1/sonic/create", status=403, message=MSG_CREDITS, task_type="extend_music")
+    first = run(emulator, long_cut, library)
+    assert first.state == "failed" and "credits are not enough" in first.error
+    assert "every step already paid for is kept" in first.error and not first.needs_check
+    assert ledger(emulator) == [("create_music", 15)]
+    done = run(emulator, long_cut, library)   # topped up (the fault was once): continues, nothing paid twice
+    assert done.state == "done", done.error
+    kinds = [w for w, _c in ledger(emulator)]
+    assert kinds.count("create_music") == 1 and kinds.count("extend_music") >= 1
 
 
 def test_a_refused_request_is_not_left_pending_and_costs_nothing(emulator, library):
@@ -267,3 +283,21 @@ def test_polls_answered_by_a_web_page_stop_resumably(emulator, library):
     emulator.state.faults.clear()
     done = run(emulator, plan(), library)
     assert done.state == "done" and ledger(emulator) == [("create_music", 15), ("wav", 2)]
+
+
+def test_a_cancel_while_fitting_ends_cancelled_and_delivers_nothing(emulator, library, tmp_path):
+    """Ctrl-C (or Cancel) reaches every stage: here the last, the fit of paid music."""
+    class CancelledWhileFitting(BackgroundJob):
+        def _progress(self, progress):
+            super()._progress(progress)
+            if progress.stage == "Fitting":
+                self.cancel()
+    service = Service(emulator.url, emulator.key, SPEED, clock=emulator.clock)
+    out = tmp_path / "project"
+    job = CancelledWhileFitting(plan(), service, library, destination=Destination(out, "score"))
+    snap = job.start().wait(every=0.01)
+    assert snap.state == "cancelled" and "Paid steps are kept" in snap.error
+    assert not out.exists() or not list(out.iterdir())
+    assert ledger(emulator) == [("create_music", 15), ("wav", 2)]
+    again = run(emulator, plan(), library)        # the paid music is served from the library
+    assert again.state == "done" and again.result.from_library

@@ -19,17 +19,17 @@ from .musicapi import ConfigurationError
 from .placement import first_free_lane, lane_is_free
 from .provenance import Provenance
 from .plan import DEFAULT_MODEL, MODELS
-from .prompt import DEFAULT_STYLE, TITLE_LIMIT
+from .prompt import DEFAULT_STYLE, TITLE_LIMIT, clean_text
 from .refit import reuse_from
 from .session import (BackgroundJob, BackgroundTask, Choices, Destination, Snapshot, connect, describe, plan_for,
                       prompt_for, refit_plan_for)
-from .timeline import SAMPLE_RATES, FrameRate, Marker, Timeline, frames_to_timecode
+from .timeline import MAX_CUT_SECONDS, SAMPLE_RATES, FrameRate, Marker, Timeline, frames_to_timecode
 
 __all__ = [
     "bars", "config", "host", "AudioError", "BAR", "PHRASE", "InputError", "PlacementError",
     "PreflightError", "RefitError", "ScoreFitError", "FitError", "FitReport", "fit_file",
     "report_path", "JobState", "Library", "ConfigurationError", "atomic_write", "atomic_write_bytes", "first_free_lane", "Provenance",
-    "lane_is_free", "DEFAULT_MODEL", "MODELS", "DEFAULT_STYLE", "TITLE_LIMIT", "reuse_from",
+    "lane_is_free", "DEFAULT_MODEL", "MODELS", "DEFAULT_STYLE", "TITLE_LIMIT", "clean_text", "reuse_from",
     "BackgroundJob", "BackgroundTask", "Choices", "Destination", "Snapshot", "connect", "describe", "plan_for",
-    "prompt_for", "refit_plan_for", "SAMPLE_RATES", "FrameRate", "Marker", "Timeline", "frames_to_timecode",
+    "prompt_for", "refit_plan_for", "MAX_CUT_SECONDS", "SAMPLE_RATES", "FrameRate", "Marker", "Timeline", "frames_to_timecode",
 ]

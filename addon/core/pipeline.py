@@ -373,6 +373,7 @@ class Pipeline:
                 fitted, report = fit(source, timeline.duration_samples, timeline.sample_rate)
             except FitError as error:
                 return error
+            self.cancel.check()          # the fit takes seconds on a long cut: a cancel meanwhile wins
             return audio.write_wav(fitted, job.folder / f"fitted-{tag}-{role}.wav"), report
 
         roles = job.roles

@@ -8,6 +8,7 @@ by the host that chose it and handed to :func:`connect`.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import shutil
 import tempfile
@@ -227,12 +228,14 @@ def preflight(plan: Plan, key: str, client: MusicAPIClient, library: Library,
     _check_writable(library.root, "library folder", in_library)
     if destination is not None:
         _check_writable(Path(destination.folder), "output folder", copies)
-    paid = sum(CREDITS[s["kind"]] for s in job.steps)
-    owed = max(0, plan.max_credits - paid)
+    # The expected cost, not the most the plan may spend: the extra extends are a reserve
+    # that is seldom used, and a balance that runs out mid-job stops it resumably anyway.
+    owed = max(0, plan.credits - job.paid)
     balance = client.balance() if owed and plan.calls else None
     if balance is not None and balance < owed:
         raise InsufficientCreditsError(
-            f"Your MusicAPI balance is {balance} credits; this plan may spend up to {owed}.",
+            f"Your MusicAPI balance is {balance} credits; this plan is expected to spend {owed} "
+            f"(at most {plan.max_credits}).",
             hint="Nothing was sent. Buy credits on musicapi.ai, or choose a shorter plan "
                  "(no alternate take, MP3, a model with longer clips), then run again.")
 
@@ -241,6 +244,10 @@ def describe(error: BaseException) -> str:
     """The editor-facing sentence for anything a job can end with."""
     if isinstance(error, ScoreFitError):
         return str(error)
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        where = Path(error.filename).parent if error.filename else "its folder"
+        return (f"The disk holding {where} is full. Free some space and run again: every paid step "
+                "is kept in the library, so the run again pays nothing twice.")
     if isinstance(error, OSError):
         where = f" ({error.filename})" if error.filename else ""
         return f"A file could not be written or read: {error.strerror or error}{where}."

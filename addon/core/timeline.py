@@ -17,6 +17,16 @@ from .errors import InputError
 _NTSC_NOMINALS = (24, 30, 48, 60, 120)
 # The audio rates editors deliver at (Hz).
 SAMPLE_RATES = (22050, 32000, 44100, 48000, 88200, 96000)
+# Frame rates an editor's timeline runs at (frames a second): below 1 is a slide show,
+# above 1000 no editor offers; outside, the arithmetic would only hide a typo.
+FPS_RANGE = (1, 1000)
+# The longest cut one soundtrack is made for (seconds): four hours holds any feature with
+# its credits; past it a plan is hundreds of paid extends and the fit's memory (about
+# 200 MB for 10 minutes, measured) passes what a workstation has to spare.
+MAX_CUT_SECONDS = 4 * 3600
+# The most markers read (a prompt of 3000 characters holds a few dozen sections: more
+# markers than this are edit notes, not mood changes), so reading stays quick.
+MAX_MARKERS = 2000
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,11 @@ class FrameRate:
     def __post_init__(self):
         if self.num <= 0 or self.den <= 0:
             raise InputError(f"frame rate must be positive, got {self.num}/{self.den}")
+        rate = Fraction(self.num, self.den)
+        if not FPS_RANGE[0] <= rate <= FPS_RANGE[1]:
+            shown = f"{float(rate):g}" if rate < 10 ** 6 else "over a million"
+            raise InputError(f"a frame rate of {shown} fps is outside what editors use "
+                             f"({FPS_RANGE[0]} to {FPS_RANGE[1]} fps)")
         if self.drop_frame and self.nominal not in (30, 60):
             raise InputError("drop-frame timecode exists only for 29.97 and 59.94 fps")
 
@@ -116,10 +131,17 @@ class Timeline:
                 "set its end after its start")
         if self.sample_rate not in SAMPLE_RATES:
             raise InputError(f"unsupported audio sample rate {self.sample_rate} Hz")
+        if self.duration_seconds > MAX_CUT_SECONDS:
+            hours = self.duration_seconds / 3600
+            shown = f"{float(hours):.3g}" if hours < 10 ** 9 else "billions of"
+            raise InputError(f"the cut is {shown} hours long; ScoreFit fits soundtracks of up to "
+                             f"{MAX_CUT_SECONDS // 3600} hours: split it into parts")
+        if len(self.markers) > MAX_MARKERS:
+            raise too_many_markers(len(self.markers))
         inside = tuple(sorted(
             (m for m in self.markers if 0 <= m.frame < self.duration_frames),
             key=lambda m: m.frame))
-        outside = tuple(m for m in self.markers if m not in inside)
+        outside = tuple(m for m in self.markers if not 0 <= m.frame < self.duration_frames)
         object.__setattr__(self, "markers", inside)
         object.__setattr__(self, "dropped_markers", self.dropped_markers + outside)
 
@@ -188,7 +210,12 @@ class Timeline:
         else:
             raise InputError("the timeline needs 'duration_frames' or 'duration_seconds'")
         markers = []
-        for number, raw in enumerate(data.get("markers", ()), 1):
+        given = data.get("markers", ())
+        if not isinstance(given, (list, tuple)):
+            raise InputError("'markers' must be a list")
+        if len(given) > MAX_MARKERS:       # said before reading a single one
+            raise too_many_markers(len(given))
+        for number, raw in enumerate(given, 1):
             what = f"marker {number}"
             if not isinstance(raw, dict):
                 raise InputError(f"{what} is not an object with 'frame' or 'seconds'")
@@ -206,6 +233,11 @@ class Timeline:
                    start_frame=_whole(data.get("start_frame", 0), "start_frame"),
                    name=str(data.get("name", "")), markers=tuple(markers),
                    sample_rate=_whole(data.get("sample_rate", 48000), "sample_rate"))
+
+
+def too_many_markers(count: int) -> InputError:
+    return InputError(f"the timeline has {count} markers; ScoreFit reads at most {MAX_MARKERS} (a prompt "
+                      "holds a few dozen mood changes): remove edit notes")
 
 
 def _exact(value, what: str) -> Fraction:

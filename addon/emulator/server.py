@@ -59,10 +59,12 @@ class Fault:
     message: str = ""
     retry_after: float | None = None
     delay: float = 0.0
+    task_type: str = ""          # only requests of this task_type (e.g. "extend_music")
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, task_type: str = "") -> bool:
         want_method, _, want_path = self.match.partition(" ")
-        return (not want_method or want_method == method) and path.startswith(want_path)
+        return ((not want_method or want_method == method) and path.startswith(want_path)
+                and (not self.task_type or self.task_type == task_type))
 
 
 @dataclass
@@ -153,10 +155,10 @@ class EmulatorState:
     def charged(self, what: str | None = None) -> int:
         return sum(c["credits"] for c in self.charges if what is None or c["what"] == what)
 
-    def take_fault(self, method: str, path: str, kinds: tuple) -> Fault | None:
+    def take_fault(self, method: str, path: str, kinds: tuple, task_type: str = "") -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.kind in kinds and fault.times > 0 and fault.matches(method, path):
+                if fault.kind in kinds and fault.times > 0 and fault.matches(method, path, task_type):
                     fault.times -= 1
                     return fault
         return None
@@ -472,8 +474,12 @@ def _make_handler(emulator: Emulator, role: str):
                 state.log.append(entry)
             if path.startswith("/_emulator/"):
                 return self._control(method, path, raw)
+            try:
+                task_type = str(json.loads(raw or b"{}").get("task_type") or "create_music") if method == "POST" else ""
+            except (ValueError, AttributeError):
+                task_type = ""
             fault = state.take_fault(method, path, ("http", "gateway", "reset", "malformed", "delay", "html",
-                                                    "forgotten"))
+                                                    "forgotten"), task_type)
             if fault and fault.kind == "html":
                 entry["status"] = 200
                 page = b"<!doctype html><html><body>Please sign in to the network</body></html>"

@@ -36,7 +36,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .errors import (
@@ -459,4 +459,7 @@ class UnreadableAnswer(ServiceError):
 
 
 def _what(error: BaseException) -> str:
-    return "it timed out" if isinstance(error, requests.exceptions.Timeout) else "the connection broke"
+    # requests wraps a read timeout that went through urllib3's retries in a ConnectionError.
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    timed_out = isinstance(error, requests.exceptions.Timeout) or isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
+    return "it timed out" if timed_out else "the connection broke"

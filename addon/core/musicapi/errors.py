@@ -40,7 +40,8 @@ class AuthError(MusicAPIError):
 
 
 class InsufficientCreditsError(MusicAPIError):
-    hint = "Buy more credits on musicapi.ai, or choose a shorter plan (fewer extends), then try again."
+    hint = ("Buy more credits on musicapi.ai, then run again: every step already paid for is kept "
+            "and never paid again. Or choose a shorter plan (fewer extends).")
 
 
 class ModerationError(MusicAPIError):
@@ -48,7 +49,8 @@ class ModerationError(MusicAPIError):
 
 
 class InvalidRequestError(MusicAPIError):
-    hint = "Change the setting the message names and try again."
+    hint = ("MusicAPI did not accept a setting of this request (its words above say which, when they "
+            "do): change it, or choose another model, and try again. Nothing was charged.")
 
 
 class TaskNotFoundError(InvalidRequestError):
