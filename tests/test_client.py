@@ -279,7 +279,7 @@ def test_wait_follows_the_schedule_on_the_emulators_clock(client, emulator):
                          on_poll=lambda status, elapsed: polls.append(elapsed))
     assert all(c.done for c in status.clips)
     waits = [w / SPEED for w in clock.slept]
-    assert waits[:2] == pytest.approx([40.0, 40.0])          # 0.8 of 100 s, in two halves
+    assert waits[:2] == pytest.approx([12.5, 12.5])          # a quarter of 100 s, in two halves
     assert all(w == pytest.approx(schedule.interval) for w in waits[2:])
     assert polls[0] == 0.0 and polls == sorted(polls)
     from scorefit.core.musicapi import CancelToken, Cancelled

@@ -86,12 +86,20 @@ def test_same_request_is_served_from_the_library(client, library, schedule, emul
     assert not seeded.from_library and len(emulator.state.charges) > spent
 
 
-def test_polling_finds_the_result_quickly_with_few_polls(client, library, emulator):
+def test_polling_sees_the_finish_within_one_interval_and_polls_sparsely_before_the_forecast(
+        client, library, emulator):
     schedule = PollSchedule(time_scale=SPEED)
     pipeline = Pipeline(client, library, schedule=schedule, clock=emulator.clock)
     pipeline.run(plan_for(30, emulator.url, alternate=False))
-    (task_id, polls), = pipeline.polls.items()
-    assert 2 <= polls <= 12
+    (task_id, _polls), = pipeline.polls.items()
+    task = emulator.state.tasks[task_id]
+    ready = min(c.ready_at for c in task.clips)                      # the first take done is enough
+    seen = [r["clock"] for r in emulator.state.log if r["path"].endswith(task_id)]
+    lag = (min(t for t in seen if t >= ready) - ready) / SPEED
+    assert lag <= schedule.interval + 1e-6                           # on the emulator's clock: exact
+    expected = (seen[0] - task.created) / SPEED * 2 / schedule.dense_from   # the first wait is half the sparse stretch
+    early = [t for t in seen if (t - task.created) / SPEED < schedule.dense_from * expected - 1e-6]
+    assert len(early) <= 2
 
 
 def test_cancel_mid_job_leaves_no_file_and_resumes_without_paying_again(client, library, emulator):

@@ -18,11 +18,14 @@ def main(argv=None):
     parser.add_argument("--prerender", action="store_true",
                         help="render each clip's audio while its task runs, so it is ready when the "
                              "clip succeeds, as the real service's is (benchmarks)")
+    parser.add_argument("--task-seconds", type=float,
+                        help="every generation task takes this long (the service's seconds; benchmarks)")
     parser.add_argument("--exit-with-stdin", action="store_true",
                         help="stop when standard input closes (a host that started this one exits)")
     args = parser.parse_args(argv)
     emulator = Emulator(port=args.port, speed=args.speed, credits=args.credits, keys=(args.key,),
-                        seed=args.seed, sample_rate=args.sample_rate, prerender=args.prerender).start()
+                        seed=args.seed, sample_rate=args.sample_rate, prerender=args.prerender,
+                        task_seconds=args.task_seconds).start()
     print(f"MusicAPI emulator on {emulator.url} (audio from {emulator.cdn_url}); key: {args.key}",
           flush=True)
     try:

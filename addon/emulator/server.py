@@ -114,7 +114,8 @@ class EmulatorState:
 
     def __init__(self, *, credits: int, speed: float, keys: set, seed: int, sample_rate: int,
                  task_not_found_status: int = 400, duration_format: str = "string",
-                 wav_preparing: int = 0, prerender: bool = False, clip_scale: float = 1.0):
+                 wav_preparing: int = 0, prerender: bool = False, clip_scale: float = 1.0,
+                 task_seconds: float | None = None):
         self.lock = threading.RLock()
         self.credits = credits
         self.speed = speed
@@ -127,6 +128,9 @@ class EmulatorState:
         # The model's clips this much longer or shorter than it usually makes them (a model
         # that disappoints the plan's forecast).
         self.clip_scale = clip_scale
+        # Every generation task this long (the service's seconds): a service slower or
+        # faster than its usual pace (benchmarks of polling).
+        self.task_seconds = task_seconds
         self.tasks: dict[str, TaskRecord] = {}
         self.clips: dict[str, ClipRecord] = {}
         self.faults: list[Fault] = []
@@ -166,7 +170,7 @@ class EmulatorState:
     def service_seconds(self, kind: str, length: float) -> float:
         """How long the real service takes (vendor: 1-3 min for a song), before ``speed``."""
         if kind in ("create_music", "extend_music", "cover_music"):
-            return 25.0 + 0.3 * length
+            return self.task_seconds if self.task_seconds else 25.0 + 0.3 * length
         return 4.0
 
     def snapshot(self) -> dict:

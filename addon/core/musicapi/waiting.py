@@ -84,7 +84,8 @@ class PollSchedule:
 
     Times are the service's own, ``time_scale`` shrinks them for a faster emulator.
     Before ``dense_from`` of the expected time (the forecast, corrected by the pace seen
-    on this job's earlier tasks) two polls only; from then on one every ``interval``
+    on this job's earlier tasks: no task finishes in less than a quarter of it) two polls
+    only; from then on one every ``interval``
     (seconds), so a finished task is seen within that long however long it runs: a task
     slower than forecast is watched as closely as any, never by a count of polls that
     runs out. Past ``give_up`` times the expected time (and at least ``give_up_min``
@@ -92,7 +93,7 @@ class PollSchedule:
     not MusicAPI's end it too.
     """
     interval: float = 2.0
-    dense_from: float = 0.8
+    dense_from: float = 0.25
     give_up: float = 10.0
     give_up_min: float = 1800.0
     unreadable_polls: int = 10
