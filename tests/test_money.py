@@ -301,3 +301,26 @@ def test_a_cancel_while_fitting_ends_cancelled_and_delivers_nothing(emulator, li
     assert ledger(emulator) == [("create_music", 15), ("wav", 2)]
     again = run(emulator, plan(), library)        # the paid music is served from the library
     assert again.state == "done" and again.result.from_library
+
+
+def test_an_mp3_that_cannot_be_decoded_costs_one_wav_request_never_a_new_song(emulator, library):
+    """A host's decoder that fails on the paid MP3 (Blender's Sound.write did, on some
+    lengths): the downloaded file stays, and the same clip's WAV is fetched instead."""
+    from scorefit.core.pipeline import Pipeline
+    from scorefit.core.musicapi import MusicAPIClient
+    from support import FAST_RETRY
+
+    def broken(src, dst):
+        raise RuntimeError("Error decoding the file")
+    client = MusicAPIClient(emulator.key, emulator.url, retry=FAST_RETRY)
+    mp3 = plan(output="mp3")
+    result = Pipeline(client, library, decoder=broken, clock=emulator.clock,
+                      schedule=Service(emulator.url, emulator.key, SPEED).schedule).run(mp3)
+    assert result.primary.exists()
+    assert ledger(emulator) == [("create_music", 15), ("wav", 2)]
+    assert any("could not be decoded here" in note and "never a new song" in note for note in result.notes)
+    job = library.job(mp3.request_key(emulator.url))
+    assert job.source("primary").suffix == ".wav" and (job.folder / f"{job.clips['primary']}.mp3").exists()
+    again = Pipeline(client, library, decoder=broken, clock=emulator.clock,
+                     schedule=Service(emulator.url, emulator.key, SPEED).schedule).run(mp3)
+    assert again.from_library and len(ledger(emulator)) == 2          # nothing paid twice

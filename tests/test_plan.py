@@ -89,3 +89,12 @@ def test_the_same_cut_and_choices_plan_once():
     assert plan_for(timeline, Choices(style="jazz")) is not first
     longer = Timeline(FrameRate(24), 2880, markers=(Marker(1200, "tense build"), Marker(5000, "gone")))
     assert plan_for(longer, Choices()).dropped != first.dropped      # a dropped marker is named
+
+
+def test_markers_left_out_are_named_at_the_editors_frames_and_on_the_right_side():
+    from scorefit.core.session import Choices, plan_for
+    timeline = Timeline(FrameRate(24), 240, start_frame=1001,
+                        markers=(Marker(-10, "early idea"), Marker(300, "late chase")))
+    notes = plan_for(timeline, Choices()).dropped
+    assert notes == ["The marker 'early idea' at frame 991 is before the start of the cut and was left out of the prompt.",
+                     "The marker 'late chase' at frame 1301 is past the end of the cut and was left out of the prompt."]

@@ -25,6 +25,16 @@ class _Fit:
     source: Path
     output: Path
     timeline: object          # the scene's range it is fitted to
+    window: tuple             # (start, length) in seconds of the file: what the strip plays
+    mix: dict                 # the strip's volume, pan and mute, given to the fitted strip
+
+
+def heard(strip, fps) -> tuple[float, float]:
+    """(start, length) in seconds of the sound file that ``strip`` plays: its trim (the
+    left handle past where the sound starts) plus Blender's own sound offset."""
+    first, after = compat.span(strip)
+    offset = float(getattr(strip, "sound_offset", 0.0) or 0.0)
+    return float((first - strip.frame_start) / fps) + offset, float((after - first) / fps)
 
 
 def busy() -> bool:
@@ -43,13 +53,13 @@ def fittable(strip) -> str:
     return ""
 
 
-def _output(source: Path, frames: int, rate: int) -> Path:
+def _output(source: Path, frames: int, rate: int, window: tuple) -> Path:
     """Beside the .blend when it is saved, else in the user's library; named from what it is
     made of, so fits of different strips or lengths never overwrite each other."""
     beside = runner.destination()
     folder = beside.folder if beside is not None else Library().root / "fitted"
     stat = source.stat()
-    key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{frames}|{rate}"
+    key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{frames}|{rate}|{window}"
                          .encode("utf-8")).hexdigest()[:10]
     return folder / f"{source.stem}-fit-{frames}f-{key}.wav"
 
@@ -70,11 +80,13 @@ def start(scene, strip) -> str | None:
         timeline = timeline_from_scene(scene)
     except ScoreFitError as error:
         return f"This scene can't be fitted to: {error}."
-    job = _Fit(strip.name, source, _output(source, timeline.duration_frames, timeline.sample_rate), timeline)
+    window = heard(strip, timeline.fps.fraction)
+    job = _Fit(strip.name, source, _output(source, timeline.duration_frames, timeline.sample_rate, window),
+               timeline, window, {"volume": strip.volume, "pan": getattr(strip, "pan", 0.0), "mute": strip.mute})
     decoder = None if source.suffix.lower() == ".wav" else decode_mp3
 
     def work(token):        # NumPy releases the interpreter lock: the UI stays live
-        return fit_file(source, job.output, timeline.duration_samples, timeline.sample_rate, decoder)
+        return fit_file(source, job.output, timeline.duration_samples, timeline.sample_rate, decoder, window)
     runner.run(BackgroundTask(work, stage="Fitting"), scene, lambda snap: _finish(job, snap))
     return None
 
@@ -113,6 +125,11 @@ def _finish(job: _Fit, snap):
     strip[PROP + "file"] = str(job.output)
     strip[PROP + "sidecar"] = str(report_path(job.output))
     strip[PROP + "quality"] = report.quality
+    # What the editor set on the strip carries over (its volume and fade keyframes do not:
+    # the fitted music has its own ending and entry).
+    strip.volume, strip.mute = job.mix["volume"], job.mix["mute"]
+    if hasattr(strip, "pan"):
+        strip.pan = job.mix["pan"]
     if original is not None:
         original.mute = True
     runner.undo_push("Fit Strip to Cut")

@@ -3,6 +3,7 @@ markers, so cuts can snap to the music. Only markers with ScoreFit's prefixes ar
 added or removed; the editor's own markers are left as they are."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import bpy
@@ -36,10 +37,22 @@ def source(scene) -> tuple[int, dict]:
     return start, report
 
 
+def _added(scene) -> set:
+    try:
+        return {(int(frame), str(name)) for frame, name in json.loads(scene.scorefit.bar_markers or "[]")}
+    except (ValueError, TypeError):
+        return set()
+
+
 def remove(scene) -> int:
-    ours = [m for m in scene.timeline_markers if m.name.startswith((BAR, PHRASE))]
+    """Remove the markers ScoreFit added, as it recorded them (frame and name): the editor's
+    own markers stay, whatever they are called, and so does one of ours the editor moved
+    or renamed (it is theirs now)."""
+    added = _added(scene)
+    ours = [m for m in scene.timeline_markers if (m.frame, m.name) in added]
     for marker in ours:
         scene.timeline_markers.remove(marker)
+    scene.scorefit.bar_markers = ""
     return len(ours)
 
 
@@ -51,4 +64,5 @@ def add(scene, phrases_only: bool = False) -> int:
     found = bars.marks(report, fps, scene.frame_end + 1 - start, phrases_only)
     for mark in found:
         scene.timeline_markers.new(mark.name, frame=start + mark.frame)
+    scene.scorefit.bar_markers = json.dumps([[start + mark.frame, mark.name] for mark in found])
     return len(found)

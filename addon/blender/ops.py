@@ -9,7 +9,7 @@ import bpy
 from bpy.props import BoolProperty
 
 from ..core import PlacementError, describe, prompt_for, ScoreFitError
-from . import compat, fit_strip, markers, place, runner
+from . import compat, fit_strip, markers, place, props, runner
 from .read import timeline_from_scene
 
 SHORTCUT = "Ctrl Shift M"
@@ -27,13 +27,25 @@ def _job_running() -> str | None:
     return "A ScoreFit task is running" if runner.busy() else None
 
 
+def _cannot_send() -> str | None:
+    """Why nothing could be sent now (the emulator is a local server: it needs it too)."""
+    return None if compat.online_access() else "Online access is off (Preferences > System > Network)"
+
+
 def _started(operator, error: str | None, started: str) -> set:
     """An operator that starts background work: the reason it could not, or that it did."""
     if error:
-        operator.report({"ERROR"}, error)
+        _refused(operator, error)
         return {"CANCELLED"}
     operator.report({"INFO"}, started)
     return {"FINISHED"}
+
+
+def _refused(operator, text: str):
+    """An operator's refusal: reported, and in the panel too, replacing an older outcome
+    there (which would otherwise read as the answer to this click)."""
+    runner.state.message = runner.Message("error", text)
+    operator.report({"ERROR"}, text)
 
 
 def _confirm(operator, context, event, title: str, message: str, confirm_text: str) -> set:
@@ -58,7 +70,7 @@ class SCOREFIT_OT_generate(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return _allowed(cls, _job_running() or (None if context.scene else "No scene"))
+        return _allowed(cls, _job_running() or _cannot_send() or (None if context.scene else "No scene"))
 
     def invoke(self, context, event):
         """From the UI: ask before paying for a very short cut; otherwise just run."""
@@ -85,15 +97,23 @@ class SCOREFIT_OT_refit(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        placed = context.scene is not None and place.placed_strip(context.scene) is not None
-        return _allowed(cls, _job_running() or (None if placed else "No ScoreFit soundtrack is placed in this scene"))
+        scene = context.scene
+        song = scene is not None and (place.placed_strip(scene) is not None or bool(scene.scorefit.last_request_key))
+        return _allowed(cls, _job_running() or _cannot_send()
+                        or (None if song else "No ScoreFit soundtrack in this scene to refit"))
 
     def invoke(self, context, event):
         """Free Refits run at once; a paid one asks first, with its cost."""
         try:
             plan = runner.plan_preview(context.scene, refit=True)
         except ScoreFitError as error:
-            self.report({"ERROR"}, describe(error))
+            _refused(self, describe(error))
+            return {"CANCELLED"}
+        prefs = props.preferences(context)
+        if plan.calls and prefs is not None and prefs.service == "EMULATOR":
+            # Refused before asking: the built-in emulator keeps no songs between runs.
+            _refused(self, "The built-in emulator keeps no songs between runs, so a Refit that needs more "
+                           "music cannot be tried with it. Generate again instead (free with the emulator).")
             return {"CANCELLED"}
         if not plan.calls:
             return self.execute(context)
@@ -153,7 +173,7 @@ class SCOREFIT_OT_place_again(_OnLastResult, bpy.types.Operator):
         try:
             strips = runner.place_again(context.scene)
         except (PlacementError, RuntimeError) as error:
-            self.report({"ERROR"}, str(error))
+            _refused(self, str(error))
             return {"CANCELLED"}
         self.report({"INFO"}, f"Placed '{strips[0].name}' on channel {strips[0].channel}")
         return {"FINISHED"}

@@ -175,11 +175,27 @@ class SceneHost:
                            strip.name)
 
     def place(self, result, replacing: host.Placed | None = None) -> host.Placement:
+        notes = []
         if replacing is not None:
             strip = replace_strip(self.scene, replacing.handle, result.primary, result.provenance)
+            notes += self._drop_old_alternate(replacing.request_key)
         else:
-            strip = place(self.scene, result.primary, result.alternate, result.provenance)[0]
+            placed = place(self.scene, result.primary, result.alternate, result.provenance)
+            strip = placed[0]
+            if result.alternate is not None and len(placed) == 1:
+                notes.append(f"The alternate take was not placed: no second channel is free over the "
+                             f"scene's range (it is at {result.alternate}).")
         first, after = compat.span(strip)
         verb = "Refitted" if replacing is not None else "Placed"
-        return host.Placement(f"{verb} '{strip.name}' on channel {strip.channel} from frame {first}, "
-                              f"{after - first} frames.")
+        return host.Placement(" ".join([f"{verb} '{strip.name}' on channel {strip.channel} from frame {first}, "
+                                        f"{after - first} frames.", *notes]))
+
+    def _drop_old_alternate(self, request_key: str) -> list[str]:
+        """The muted alternate of the song just refitted still covers the old range: it goes
+        (a Refit fits the main take only), and the outcome says so."""
+        strips = compat.top_strips(self.scene)
+        old = [s for s in strips if s.get(PROP + "role") == "alternate" and s.get(PROP + "request_key") == request_key]
+        for strip in old:
+            strips.remove(strip)
+        return ["The muted alternate take, fitted to the old range, was removed (a Refit fits the main "
+                "take only)."] if old else []

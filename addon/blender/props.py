@@ -41,6 +41,11 @@ class ScoreFitSceneSettings(bpy.types.PropertyGroup):
     last_file: StringProperty(subtype="FILE_PATH", options={"HIDDEN"})
     last_alternate: StringProperty(subtype="FILE_PATH", options={"HIDDEN"})
     last_sidecar: StringProperty(subtype="FILE_PATH", options={"HIDDEN"})
+    # The last result's request: its song, for a Refit even when nothing could be placed.
+    last_request_key: StringProperty(options={"HIDDEN"})
+    # The bar markers ScoreFit added, as JSON [[frame, name], ...]: markers hold no custom
+    # properties, and a name alone would take the editor's own "SF bar" markers for ours.
+    bar_markers: StringProperty(options={"HIDDEN"})
 
     def choices(self) -> Choices:
         return Choices(prompt=self.prompt, style=self.style, instrumental=self.instrumental,

@@ -15,12 +15,14 @@ from typing import Callable
 
 import bpy
 
-from ..core import (BackgroundJob, BackgroundTask, connect, describe, Destination, host, Library, plan_for, Provenance,
-                    RefitError, refit_plan_for, reuse_from, ScoreFitError, Snapshot)
+from ..core import (BackgroundJob, BackgroundTask, connect, describe, Destination, host, Library, PlacementError,
+                    plan_for, Provenance, RefitError, refit_plan_for, reuse_from, ScoreFitError, Snapshot,
+                    Timeline)
 from ..emulator import built_in
 from . import compat, props
 from .decode import decode_mp3
 from .place import SceneHost, place
+from .read import timeline_from_scene
 
 TICK = 0.25          # seconds between panel updates while a job runs
 OFFLINE = ("Online access is off, so ScoreFit sent nothing. Turn on Preferences > System > "
@@ -120,9 +122,11 @@ def plan_preview(scene, refit: bool = False, replacing: host.Placed | None = Non
     if not refit:
         return plan_for(timeline, choices)
     replacing = replacing or scene_host.placed()
-    if replacing is None:
+    # Nothing placed (the scene was recut while the job ran): the last result's song.
+    key = replacing.request_key if replacing is not None else scene.scorefit.last_request_key
+    if not key:
         raise RefitError("There is no ScoreFit soundtrack in this scene to refit.")
-    return refit_plan_for(timeline, choices, reuse_from(replacing.request_key, Library()))
+    return refit_plan_for(timeline, choices, reuse_from(key, Library()))
 
 
 def cancel():
@@ -215,6 +219,7 @@ def _remember(scene, result):
     settings.last_file = str(result.primary)
     settings.last_alternate = str(result.alternate or "")
     settings.last_sidecar = str(result.sidecar)
+    settings.last_request_key = result.provenance.request_key
 
 
 class SCOREFIT_OT_report(bpy.types.Operator):
@@ -252,6 +257,14 @@ def place_again(scene) -> list:
         provenance = Provenance.load(sidecar)
     except (OSError, ValueError, TypeError):
         provenance = Provenance(kind="generated", fit={}, origin="", licence="")    # the strips only lack its details
+    if provenance.timeline:
+        # Never on a range it was not fitted to: that is what Refit is for.
+        fitted, now = Timeline.from_dict(provenance.timeline), timeline_from_scene(scene)
+        if host.range_changed(fitted, now):
+            raise PlacementError(f"The last soundtrack was fitted to frames {fitted.start_frame} to "
+                                 f"{fitted.end_frame - 1}; the scene now runs {now.start_frame} to "
+                                 f"{now.end_frame - 1}. Press Refit to fit its song to this range (free when "
+                                 "the song is long enough).")
     alternate = Path(settings.last_alternate) if settings.last_alternate else None
     return place(scene, Path(settings.last_file), alternate, provenance)
 

@@ -67,10 +67,14 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
         prefs = props.preferences(context)
         emulator = bool(prefs and prefs.service == "EMULATOR")
         text = plan.describe() if plan is not None else plan_error
-        _wrapped(layout.box(), ("Emulator (free): " if emulator else "") + text, "INFO")
+        if emulator and plan is not None:
+            text = f"Built-in emulator: free, placeholder music. With MusicAPI: {text}"
+        _wrapped(layout.box(), text, "INFO")
         if plan is not None and plan.short_warning:
             _wrapped(layout, plan.short_warning + " Generate asks first.", "ERROR")
         behind = place.out_of_step(scene)
+        if not behind and settings.last_request_key and place.placed_strip(scene) is None:
+            behind = "The last soundtrack was not placed."      # the scene was recut while it was made
         if behind and not runner.busy():
             _wrapped(layout, behind + " Refit fits its song to the scene again (free when the song "
                                       "is long enough).", "ERROR")

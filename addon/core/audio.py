@@ -75,7 +75,11 @@ def load(path: Path, decoder: Decoder | None = None) -> Audio:
         # Decoded in a private temporary folder: never beside the editor's own file.
         with tempfile.TemporaryDirectory(prefix="scorefit-") as folder:
             wav = Path(folder) / "decoded.wav"
-            decoder(path, wav)
+            try:
+                decoder(path, wav)
+            except Exception as error:     # a host's decoder raises its own kinds (aud.error)
+                raise AudioError(f"{path.name} could not be decoded ({type(error).__name__}: {error}).",
+                                 hint="") from None
             return read_wav(wav)
     if shutil.which("ffmpeg"):
         return _load_with_ffmpeg(path)

@@ -21,15 +21,21 @@ def report_path(output: Path) -> Path:
 
 
 def fit_file(source: Path, output: Path, target_samples: int, sample_rate: int = 48000,
-             decoder: audio.Decoder | None = None) -> FitReport:
+             decoder: audio.Decoder | None = None, window: tuple[float, float] | None = None) -> FitReport:
+    """Fit ``source`` (only ``window``: its start and length in seconds, when given: what a
+    trimmed strip plays) to ``target_samples`` at ``sample_rate``; write it and its report."""
     source, output = Path(source), Path(output)
     if source.resolve() == output.resolve():
         raise FitError(f"the output would overwrite the input {source.name}; choose another output file")
     music = audio.load(source, decoder)
+    if window is not None:
+        first = max(0, round(window[0] * music.rate))
+        music = audio.Audio(music.samples[first:first + max(1, round(window[1] * music.rate))], music.rate)
     fitted, report = fit(music, target_samples, sample_rate)
     audio.write_wav(fitted, output)
     Provenance(kind=FIT_TO_CUT, fit={"primary": report.to_dict()}, origin="own", licence=OWN_NOTE,
-               source={"path": str(source.resolve()), "sha256": _sha256(source)},
+               source={"path": str(source.resolve()), "sha256": _sha256(source),
+                       **({"window_seconds": list(window)} if window is not None else {})},
                output=str(output.resolve())).save(report_path(output))
     return report
 

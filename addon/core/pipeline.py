@@ -336,17 +336,40 @@ class Pipeline:
         journalled request)."""
         if self._plan.settings.output != "wav":
             return part.audio_url
-        name = f"wav-{part.clip_id}"
+        return self._wav_url(job, part.clip_id)
+
+    def _wav_url(self, job: Job, clip_id: str) -> str:
+        """The lossless WAV of a clip: a paid, journalled request (reused if bought already)."""
+        name = f"wav-{clip_id}"
         entry = job.step(name)
-        if entry is None and (earlier := self.library.answered("wav", {"clip_id": part.clip_id}, job.key)):
-            entry = job.reuse(name, "wav", {"clip_id": part.clip_id}, *earlier)
+        if entry is None and (earlier := self.library.answered("wav", {"clip_id": clip_id}, job.key)):
+            entry = job.reuse(name, "wav", {"clip_id": clip_id}, *earlier)
         if entry is None:
             self._step += 1
             self._report("Converting", 4.0, 0.0)
-            entry, url = self._paid(job, name, "wav", {"clip_id": part.clip_id},
-                                    lambda: self.client.wav_url(part.clip_id))
+            entry, url = self._paid(job, name, "wav", {"clip_id": clip_id}, lambda: self.client.wav_url(clip_id))
             job.answered(entry, url=url)
         return entry["url"]
+
+    def _source(self, job: Job, role: str) -> audio.Audio:
+        """A take's unfitted audio. An MP3 this machine cannot decode is never a lost
+        payment: the same clip's lossless WAV is fetched instead (2 credits, within the
+        plan's maximum), never a new song; the outcome says so."""
+        try:
+            return audio.load(job.source(role), self.decoder)
+        except audio.AudioError as error:
+            clip_id = job.clips.get(role)
+            if job.source(role).suffix.lower() == ".wav" or not clip_id:
+                raise
+            reason = str(error)
+        url = self._wav_url(job, clip_id)
+        filename = f"{clip_id}.wav"
+        if not (job.folder / filename).exists():
+            self.client.download(url, job.folder / filename, should_stop=lambda: self.cancel.cancelled)
+        job.finish({**job.data["sources"], role: Library.track_ref(job.key, filename)}, job.clips)
+        self._notes.append(f"The {role} take's MP3 could not be decoded here ({reason.rstrip('.')}); its "
+                           "lossless WAV was fetched instead (2 credits), never a new song.")
+        return audio.load(job.source(role))
 
     def _download(self, job: Job, url: str, part: _Part) -> str:
         filename = f"{part.clip_id}.{self._plan.settings.output}"
@@ -368,7 +391,7 @@ class Pipeline:
 
         def fit_take(role: str):
             self.cancel.check()
-            source = audio.load(job.source(role), self.decoder)
+            source = self._source(job, role)
             try:
                 fitted, report = fit(source, timeline.duration_samples, timeline.sample_rate)
             except FitError as error:

@@ -147,8 +147,10 @@ class Plan:
     @property
     def dropped(self) -> list[str]:
         """What the editor set up that this plan leaves out, in words."""
-        return [f"The marker '{m.name or 'unnamed'}' at frame {m.frame} is past the end of the cut "
-                "and was left out of the prompt." for m in self.timeline.dropped_markers]
+        start = self.timeline.start_frame
+        return [f"The marker '{m.name or 'unnamed'}' at frame {start + m.frame} is "
+                f"{'before the start' if m.frame < 0 else 'past the end'} of the cut and was left out "
+                "of the prompt." for m in self.timeline.dropped_markers]
 
     def request_key(self, service: str) -> str:
         """Names the paid material in the library: the same request (and seed) to the same

@@ -202,7 +202,8 @@ def _check_writable(folder: Path, what: str, needed: int):
             pass
     except OSError as error:
         raise PreflightError(f"The {what} {folder} cannot be written ({error.strerror or error}).",
-                             hint="Choose another folder (or free this one), then run again: "
+                             hint="Make it writable or free some space there (for the output: save the "
+                                  "project elsewhere), then run again: "
                                   "nothing was sent and no credits were spent.") from None
     free = shutil.disk_usage(folder).free
     if free < needed + MARGIN:

@@ -174,6 +174,20 @@ class Placed:
     path: Path
 
 
+def _key_beside(path: Path) -> str:
+    """The request key in the provenance sidecar beside a ScoreFit soundtrack's file ("" for
+    any other file, and for the alternate take, which Refit never replaces)."""
+    # A copy padded for the project's rate (see padded) sits beside the original: "<stem>-25fps".
+    stem = re.sub(r"-[\d.]+fps$", "", path.stem)
+    if not path.name or stem.endswith("alternate"):
+        return ""
+    try:
+        provenance = Provenance.load(path.with_name(stem + ".json"))
+    except (OSError, ValueError, TypeError, RecursionError):
+        return ""
+    return provenance.request_key if provenance.kind in ("generated", "refit") else ""
+
+
 def placed_soundtrack(timeline) -> Placed | None:
     """The ScoreFit soundtrack on the timeline (the one at its start, if several), from the
     provenance comment its clip carries."""
@@ -185,10 +199,12 @@ def placed_soundtrack(timeline) -> Placed | None:
             if clip is None:
                 continue
             comment = str(clip.GetClipProperty("Comments") or clip.GetMetadata("Comments") or "")
+            path = Path(str(clip.GetClipProperty("File Path") or ""))
             match = _REQUEST.match(comment)
-            if match:
-                found.append(Placed(item, track, match.group(1),
-                                    Path(str(clip.GetClipProperty("File Path") or ""))))
+            # Comments the editor rewrote hide nothing: the provenance beside the file says it.
+            key = match.group(1) if match else _key_beside(path)
+            if key:
+                found.append(Placed(item, track, key, path))
     found.sort(key=lambda p: (int(p.item.GetStart()) != start, p.track))
     return found[0] if found else None
 

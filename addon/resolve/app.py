@@ -28,8 +28,9 @@ def start(plan, *, start_afresh: bool = False) -> BackgroundJob:
     return BackgroundJob(plan, service, start_afresh=start_afresh).start()
 
 
-def plan_of(timeline_model, choices: Choices, refit_of: host.Placed | None = None):
+def plan_of(timeline_model, choices: Choices, refit_of: host.Placed | None = None, timeline=None):
     if refit_of is None:
+        _not_stacked(timeline, timeline_model)
         return plan_for(timeline_model, choices)
     return refit_plan_for(timeline_model, choices, reuse_from(refit_of.request_key, Library()))
 
@@ -48,7 +49,7 @@ def console(resolve, project, timeline, refit: bool = False) -> int:
     try:
         timeline_model = adapter.read_timeline(timeline)
         refit_of = _placed(timeline) if refit else None
-        plan = plan_of(timeline_model, Choices.from_config(), refit_of)
+        plan = plan_of(timeline_model, Choices.from_config(), refit_of, timeline)
     except ScoreFitError as error:
         _print(describe(error))
         return 1
@@ -88,6 +89,21 @@ def console(resolve, project, timeline, refit: bool = False) -> int:
         _print(f'Once you have checked, set "start_afresh": true in {config.config_path()} and run '
                "ScoreFit again: only the lost request is sent again (and the setting goes back to false).")
     return 0 if ok else 1
+
+
+def _not_stacked(timeline, model) -> None:
+    """Generate never buys a second song over a soundtrack already on the timeline at
+    another range (after a recut): that is Refit's work, free when the song is long enough."""
+    found = adapter.placed_soundtrack(timeline) if timeline is not None else None
+    if found is None:
+        return
+    start, frames = int(found.item.GetStart()), int(found.item.GetDuration())
+    if (start, frames) != (model.start_frame, model.duration_frames):
+        raise adapter.ResolveError(
+            f"This timeline already has a ScoreFit soundtrack on audio track {found.track}, fitted to "
+            f"{frames} frames; the timeline now runs {model.duration_frames}. Run Refit Soundtrack to fit "
+            "its song to the recut (free when the song is long enough). To buy a new song instead, delete "
+            "that clip first. Nothing was sent.")
 
 
 def _placed(timeline) -> host.Placed:
@@ -165,7 +181,7 @@ def dialog(resolve, project, timeline, fusion, bmd) -> int:
                              clip_markers=marker_kinds[items["Markers"].CurrentIndex])
         try:
             refit_of = _placed(timeline) if refit else None
-            plan = plan_of(timeline_model, chosen, refit_of)
+            plan = plan_of(timeline_model, chosen, refit_of, timeline)
             # A paid Refit, and a very short cut (charged as a whole song), ask once more.
             button, why = ("Refit", plan.describe()) if refit_of is not None and plan.calls else \
                 ("Generate", plan.short_warning) if refit_of is None and plan.short_warning else (None, "")

@@ -89,6 +89,7 @@ def test_bar_markers_follow_the_fitted_music_and_leave_the_editors_own(fitter, r
     write(source, audio.samples, 48000)
     sound_strip(scene, source)
     scene.timeline_markers.new("my cut", frame=500)
+    scene.timeline_markers.new("SF bar 3", frame=777)       # the editor's own, named like ours
     bpy.ops.scorefit.fit_strip()
     assert fitter.wait().kind == "info"
     fitted = next(s for s in strips(scene) if s.get("scorefit_role") == "fitted")
@@ -106,9 +107,10 @@ def test_bar_markers_follow_the_fitted_music_and_leave_the_editors_own(fitter, r
     assert steps <= {47, 48, 49} and len(ours) >= 2880 // 48 - 4
     assert any(m.name.startswith("SF phrase ") for m in scene.timeline_markers)
     assert bpy.ops.scorefit.add_bar_markers(phrases_only=True) == {"FINISHED"}
-    assert all(m.name.startswith("SF phrase ") for m in scene.timeline_markers if m.name.startswith("SF "))
+    assert all(m.name.startswith("SF phrase ") for m in scene.timeline_markers
+               if m.name.startswith("SF ") and (m.name, m.frame) != ("SF bar 3", 777))
     assert bpy.ops.scorefit.remove_bar_markers() == {"FINISHED"}
-    assert [(m.name, m.frame) for m in scene.timeline_markers] == [("my cut", 500)]
+    assert sorted((m.name, m.frame) for m in scene.timeline_markers) == [("SF bar 3", 777), ("my cut", 500)]
 
 
 def start_fitting(scene, tmp_path, seconds=150) -> int:
@@ -138,3 +140,34 @@ def test_a_scene_recut_while_fitting_gets_nothing(fitter, runner, scene, tmp_pat
     message = fitter.wait()
     assert message.kind == "error" and "range changed while ScoreFit worked" in message.text
     assert "Fit Strip to Cut again" in message.text and len(strips(scene)) == count
+
+
+def test_what_the_editor_hears_is_fitted_with_its_volume_and_pan(fitter, runner, scene, tmp_path):
+    audio, _ = song(200, bpm=110, ending="ring", rate=48000)
+    source = tmp_path / "long song.wav"
+    write(source, audio.samples, 48000)
+    strip = sound_strip(scene, source)
+    strip.volume = 0.4
+    if hasattr(strip, "pan"):
+        strip.pan = -0.5
+    first, after = compat_span(strip)
+    set_left(strip, first + 24 * 20)                      # the editor trimmed the first 20 s off
+    assert bpy.ops.scorefit.fit_strip() == {"FINISHED"}
+    assert fitter.wait().kind == "info"
+    fitted = next(s for s in strips(scene) if s.get("scorefit_role") == "fitted")
+    assert fitted.volume == pytest.approx(0.4) and (not hasattr(fitted, "pan") or fitted.pan == pytest.approx(-0.5))
+    assert not fitted.mute and strip.mute
+    window = json.loads(Path(fitted["scorefit_sidecar"]).read_text())["source"]["window_seconds"]
+    assert window[0] == pytest.approx(20.0) and window[1] == pytest.approx(180.0)
+
+
+def compat_span(strip):
+    from scorefit.blender import compat
+    return compat.span(strip)
+
+
+def set_left(strip, frame: int):
+    if hasattr(strip, "left_handle"):
+        strip.left_handle = frame
+    else:
+        strip.frame_final_start = frame

@@ -86,3 +86,30 @@ def test_a_range_changed_during_the_job_is_not_stretched_onto(runner, scene, onl
     assert "changed while ScoreFit worked" in runner.state.message.text
     assert "Refit" in runner.state.message.text
     assert not [s for s in strips(scene) if s.get("scorefit_role")]
+    # Place Again refuses the range it was not fitted to, and says what works instead …
+    with pytest.raises(RuntimeError, match="fitted to frames 1 to 2880; the scene now runs 1 to 2400"):
+        bpy.ops.scorefit.place_again()
+    # … which Refit does: offered although nothing is placed, free (the song is long enough).
+    assert bpy.ops.scorefit.refit.poll()
+    before = len(emulator.state.charges)
+    assert bpy.ops.scorefit.refit("EXEC_DEFAULT") == {"FINISHED"}
+    drive(runner)
+    assert runner.state.message.kind == "info", runner.state.message.text
+    placed = [s for s in strips(scene) if s.get("scorefit_role") == "primary"]
+    assert len(placed) == 1 and span(placed[0])[1:] == (1, 2400)
+    assert len(emulator.state.charges) == before
+
+
+def test_a_refit_removes_the_muted_alternate_of_the_old_range_and_says_so(runner, scene, online, emulator):
+    scene.scorefit.alternate = True
+    generate()
+    drive(runner)
+    assert runner.state.message.kind == "info", runner.state.message.text
+    assert [s.get("scorefit_role") for s in strips(scene) if s.get("scorefit_role")].count("alternate") == 1
+    scene.frame_end = 2000
+    assert bpy.ops.scorefit.refit("EXEC_DEFAULT") == {"FINISHED"}
+    drive(runner)
+    assert runner.state.message.kind == "info", runner.state.message.text
+    assert "alternate take, fitted to the old range, was removed" in runner.state.message.text
+    roles = [s.get("scorefit_role") for s in strips(scene) if s.get("scorefit_role")]
+    assert roles == ["primary"] and span(soundtrack(scene))[1:] == (1, 2000)

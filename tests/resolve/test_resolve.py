@@ -452,3 +452,29 @@ def test_the_dialog_asks_once_more_before_paying_for_a_one_frame_cut(service):
     resolve.fusion.UIManager.actions = actions
     assert app.main(resolve.namespace()) == 0
     assert _placed(timeline, 1) == [(86400, 1)]
+
+
+def test_generate_after_a_recut_points_to_refit_and_buys_nothing(service, capsys):
+    resolve, timeline = _resolve()
+    assert app.main(resolve.namespace()) == 0
+    spent = _charges(service)
+    timeline.frames = 960                              # the editor recut
+    assert app.main(resolve.namespace()) == 1
+    out = capsys.readouterr().out
+    assert "already has a ScoreFit soundtrack on audio track" in out and "Refit Soundtrack" in out
+    assert _charges(service) == spent and len([i for t in timeline.tracks.values() for i in t if i.clip]) == 1
+
+
+def test_comments_the_editor_rewrote_do_not_hide_the_soundtrack(service, capsys):
+    from scorefit.resolve import adapter
+    resolve, timeline = _resolve()
+    assert app.main(resolve.namespace()) == 0
+    placed = adapter.placed_soundtrack(timeline)
+    key = placed.request_key
+    placed.item.GetMediaPoolItem().SetClipProperty("Comments", "approved by the director")
+    placed.item.GetMediaPoolItem().SetMetadata("Comments", "approved by the director")
+    found = adapter.placed_soundtrack(timeline)
+    assert found is not None and found.request_key == key          # from the sidecar beside the file
+    timeline.frames = 2400
+    assert app.main(resolve.namespace(), refit=True) == 0, capsys.readouterr().out
+    assert _placed(timeline, found.track) == [(86400, 2400)]
