@@ -128,8 +128,10 @@ def test_refused_key_is_reported_before_any_strip(runner, scene, online, emulato
 def test_online_access_off_sends_nothing(runner, scene, emulator):
     bpy.context.preferences.system.use_online_access = False
     try:
+        assert not bpy.ops.scorefit.generate.poll()           # greyed, saying why on hover
         with pytest.raises(RuntimeError, match="Online access is off"):
             generate()
+        assert "Allow Online Access" in runner.start(bpy.context)     # a script that calls it anyway
         assert emulator.state.log == []
         assert not runner.busy() and strips(scene) == []
         assert "Allow Online Access" in runner.state.message.text
