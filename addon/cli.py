@@ -19,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
-from .core import (BackgroundJob, Choices, clean_text, config, ConfigurationError, connect, describe, Destination, fit_file,
+from .core import (BackgroundJob, Choices, clean_text, loudness_target, config, ConfigurationError, connect, describe, Destination, fit_file,
                    FrameRate, host, InputError, JobState, Library, plan_for, Provenance, RefitError, refit_plan_for, report_path,
                    reuse_from, MAX_CUT_SECONDS, SAMPLE_RATES, ScoreFitError, Snapshot, Timeline)
 from .emulator import built_in
@@ -31,6 +31,8 @@ INTERCHANGE = (".otio", ".xml", ".fcpxml", ".edl")
 DEFAULT_OUTPUT = "scorefit.wav"
 
 
+LOUDNESS_HELP = ("the music's delivery loudness: streaming (-14 LUFS), web (-16), ebu-r128 (-23), atsc-a85 "
+                 "(-24), a number of LUFS, or off; true peak kept at -1 dBTP or below")
 ECHOED = 2000        # characters of one message at most: a file's text never floods the terminal
 
 
@@ -143,7 +145,7 @@ def _out_timeline(args) -> str | None:
 def _choices(args) -> Choices:
     return Choices(prompt=args.prompt or "", style=args.style, instrumental=not args.vocals,
                    model=args.model, output=args.output, alternate=not args.no_alternate,
-                   seed=args.seed)
+                   seed=args.seed, loudness=loudness_target(getattr(args, "loudness", None)))
 
 
 # --- drawing on a terminal ---------------------------------------------------------------
@@ -188,7 +190,7 @@ def _sends(plan, service, library: Library) -> bool:
 def _connect(args, plan, library: Library):
     """The service, with a key only when something will be sent."""
     try:
-        service = connect(emulator=built_in(args.output) if args.emulator else None,
+        service = connect(emulator=built_in(args.output, seed=args.seed) if args.emulator else None,
                           base_url=args.base_url, sends=False)
         if not service.key and _sends(plan, service, library):
             connect(base_url=args.base_url)            # raises, saying how to set the key
@@ -287,7 +289,8 @@ def cmd_fit_file(args) -> int:
         target = round(Fraction(args.duration) * args.sample_rate)
     output = Path(args.output_file)
     try:
-        report = fit_file(Path(args.input), output, target, args.sample_rate)
+        report = fit_file(Path(args.input), output, target, args.sample_rate,
+                          loudness=loudness_target(args.loudness))
     except ScoreFitError as error:
         raise UsageError(str(error)) from None
     except OSError as error:         # the input unreadable, or the output folder unwritable
@@ -387,6 +390,7 @@ def _cut_options(p, stored: dict, *, fit: bool):
     if not fit:
         return
     run = p.add_argument_group("the run")
+    run.add_argument("--loudness", default=stored["loudness"], metavar="TARGET", help=LOUDNESS_HELP)
     run.add_argument("-o", "--output-file", default=DEFAULT_OUTPUT, metavar="WAV",
                      help="the fitted soundtrack, with its provenance .json and -alternate.wav beside it "
                           "(a relative name is in the current folder)")
@@ -434,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_rate, help="the cut's frame rate, with --frames: 24, 23.976, 29.97 DF, 30000/1001 …")
     p.add_argument("--sample-rate", type=int, default=48000, choices=SAMPLE_RATES, metavar="HZ",
                    help=f"the fitted file's sample rate: {', '.join(map(str, SAMPLE_RATES))}")
+    p.add_argument("--loudness", default=stored["loudness"], metavar="TARGET", help=LOUDNESS_HELP)
     p.add_argument("--json", action="store_true", help="print the fit report as JSON")
     p = _add(sub, "credits", "show the MusicAPI account's credits", "  scorefit credits", cmd_credits)
     p.add_argument("--base-url", metavar="URL", help=f"MusicAPI address (otherwise {stored['base_url']})")

@@ -78,3 +78,37 @@ def test_resampling_aliases_below_minus_80_db():
     freqs, db = spectrum_db(out.samples, 48000)
     far = np.abs(freqs - 15000) > 200
     assert db[far].max() - db[~far].max() < -80
+
+
+def test_loudness_matches_the_reference_meter_and_levels_to_a_target():
+    """BS.1770-4 in NumPy alone, against pyloudnorm (SciPy's filters) on music and on
+    EBU Tech 3341-style tones; then a delivery target with the true peak kept safe."""
+    import numpy as np
+    import pyloudnorm
+    from music import song
+    from scorefit.core import loudness
+    from scorefit.core.audio import Audio
+    rate = 48000
+    t = np.arange(rate * 20) / rate
+    music, _ = song(40, bpm=110, ending="ring", rate=rate)
+    signals = {
+        "music": music.samples,
+        "1 kHz at -20 dBFS": np.stack([np.sin(2 * np.pi * 1000 * t) * 0.1] * 2, 1),
+        "100 Hz, quiet": np.stack([np.sin(2 * np.pi * 100 * t) * 0.01] * 2, 1),
+        "noise": np.random.default_rng(0).standard_normal((rate * 20, 2)) * 0.1,
+        # Tech 3341 case 1-like: a gated stretch of silence must not pull the level down.
+        "tone then silence": np.concatenate([np.stack([np.sin(2 * np.pi * 1000 * t) * 0.1] * 2, 1),
+                                            np.zeros((rate * 10, 2))]),
+    }
+    meter = pyloudnorm.Meter(rate)
+    for name, samples in signals.items():
+        ours = loudness.integrated(Audio(samples.astype(np.float32), rate))
+        assert abs(ours - meter.integrated_loudness(samples.astype(np.float64))) < 0.1, name
+    sine = np.stack([np.sin(2 * np.pi * 997 * t[:rate]) * 0.5] * 2, 1).astype(np.float32)
+    assert abs(loudness.true_peak(Audio(sine, rate)) - 20 * np.log10(0.5)) < 0.05
+    loud = Audio((music.samples * 3).astype(np.float32), rate)          # clips past full scale
+    out, level = loudness.to_target(loud, -14.0)
+    assert level.limited and loudness.true_peak(out) <= -1.0 + 1e-6
+    assert abs(meter.integrated_loudness(out.samples.astype(np.float64)) - -14.0) < 0.5
+    quiet, level = loudness.to_target(Audio(music.samples, rate), -30.0)    # turned down: no limiting
+    assert not level.limited and abs(level.after_lufs - -30.0) < 0.05 and level.gain_db < 0

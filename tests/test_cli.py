@@ -323,3 +323,30 @@ def test_messages_name_what_happened():
     assert _what(wrapped) == "it timed out" and _what(requests.exceptions.ConnectionError("reset")) == "the connection broke"
     full = OSError(errno.ENOSPC, "No space left on device", "/projects/cut/ScoreFit/score.wav")
     assert describe(full).startswith("The disk holding /projects/cut/ScoreFit is full") and "pays nothing twice" in describe(full)
+
+
+def test_another_take_with_the_built_in_emulator_is_other_music(capsys, tmp_path):
+    args = ("fit", "--emulator", "--duration", "20", "--model", "sonic-v4", "--no-alternate", "--library", tmp_path / "lib")
+    assert scorefit(capsys, *args, "-o", tmp_path / "a.wav")[0] == 0
+    assert scorefit(capsys, *args, "--seed", "1", "-o", tmp_path / "b.wav")[0] == 0
+    assert (tmp_path / "a.wav").read_bytes() != (tmp_path / "b.wav").read_bytes()
+
+
+def test_a_delivery_loudness_is_applied_and_recorded(capsys, tmp_path):
+    import numpy as np
+    import pyloudnorm
+    from music import song
+    from wavfile import write
+    from scorefit.core.audio import read_wav
+    audio, _ = song(70, bpm=100, ending="ring", rate=48000)
+    write(tmp_path / "song.wav", audio.samples, 48000)
+    code, out, err = scorefit(capsys, "fit-file", tmp_path / "song.wav", "-o", tmp_path / "cut.wav",
+                              "--duration", "40", "--loudness", "web", "--json")
+    assert code == 0, err
+    level = json.loads(out)["loudness"]
+    assert level["target"] == -16.0 and abs(level["after_lufs"] + 16.0) < 0.5 and level["after_dbtp"] <= -1.0
+    fitted = read_wav(tmp_path / "cut.wav").samples.astype(np.float64)
+    assert abs(pyloudnorm.Meter(48000).integrated_loudness(fitted) + 16.0) < 0.5
+    code, _, err = scorefit(capsys, "fit-file", tmp_path / "song.wav", "-o", tmp_path / "x.wav",
+                            "--duration", "40", "--loudness", "loud")
+    assert code == 2 and "is no loudness target" in err

@@ -4,7 +4,8 @@ Every difference is found by asking Blender what it has, never by its version nu
 - the collection: ``SequenceEditor.sequences`` (4.2 LTS) or ``.strips`` (4.5 and later);
 - ``new_effect``'s length: ``frame_end=`` (up to 4.5) or ``length=`` (5.0 and later);
 - a strip's range: ``left_handle``/``right_handle`` (5.2 and later) or ``frame_final_*``,
-  which 5.2 deprecates and 6.0 removes.
+  which 5.2 deprecates and 6.0 removes; where its content starts: ``content_start`` or
+  ``frame_start``, likewise.
 """
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ def span(strip) -> tuple[int, int]:
     if hasattr(strip, "left_handle"):
         return strip.left_handle, strip.right_handle
     return strip.frame_final_start, strip.frame_final_end
+
+
+def content_start(strip) -> float:
+    """The frame where the strip's content (its sound's first sample) sits: ``content_start``
+    (5.2 and later) or ``frame_start``, which 5.2 deprecates."""
+    return strip.content_start if hasattr(strip, "content_start") else strip.frame_start
 
 
 def set_length(strip, frames: int):

@@ -34,7 +34,7 @@ def heard(strip, fps) -> tuple[float, float]:
     left handle past where the sound starts) plus Blender's own sound offset."""
     first, after = compat.span(strip)
     offset = float(getattr(strip, "sound_offset", 0.0) or 0.0)
-    return float((first - strip.frame_start) / fps) + offset, float((after - first) / fps)
+    return float((first - compat.content_start(strip)) / fps) + offset, float((after - first) / fps)
 
 
 def busy() -> bool:
@@ -53,13 +53,13 @@ def fittable(strip) -> str:
     return ""
 
 
-def _output(source: Path, frames: int, rate: int, window: tuple) -> Path:
+def _output(source: Path, frames: int, rate: int, how: tuple) -> Path:
     """Beside the .blend when it is saved, else in the user's library; named from what it is
     made of, so fits of different strips or lengths never overwrite each other."""
     beside = runner.destination()
     folder = beside.folder if beside is not None else Library().root / "fitted"
     stat = source.stat()
-    key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{frames}|{rate}|{window}"
+    key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{frames}|{rate}|{how}"
                          .encode("utf-8")).hexdigest()[:10]
     return folder / f"{source.stem}-fit-{frames}f-{key}.wav"
 
@@ -81,12 +81,15 @@ def start(scene, strip) -> str | None:
     except ScoreFitError as error:
         return f"This scene can't be fitted to: {error}."
     window = heard(strip, timeline.fps.fraction)
-    job = _Fit(strip.name, source, _output(source, timeline.duration_frames, timeline.sample_rate, window),
+    job = _Fit(strip.name, source, _output(source, timeline.duration_frames, timeline.sample_rate,
+                                           (window, scene.scorefit.loudness)),
                timeline, window, {"volume": strip.volume, "pan": getattr(strip, "pan", 0.0), "mute": strip.mute})
     decoder = None if source.suffix.lower() == ".wav" else decode_mp3
+    level = scene.scorefit.choices().loudness
 
     def work(token):        # NumPy releases the interpreter lock: the UI stays live
-        return fit_file(source, job.output, timeline.duration_samples, timeline.sample_rate, decoder, window)
+        return fit_file(source, job.output, timeline.duration_samples, timeline.sample_rate, decoder, window,
+                        loudness=level)
     runner.run(BackgroundTask(work, stage="Fitting"), scene, lambda snap: _finish(job, snap))
     return None
 

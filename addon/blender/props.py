@@ -8,7 +8,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
-from ..core import Choices, config, DEFAULT_MODEL, DEFAULT_STYLE, MODELS, TITLE_LIMIT
+from ..core import Choices, config, DEFAULT_MODEL, DEFAULT_STYLE, loudness_target, MODELS, TITLE_LIMIT
 
 ADDON = __package__.rpartition(".")[0]      # "bl_ext.<repo>.scorefit" when installed
 
@@ -37,6 +37,13 @@ class ScoreFitSceneSettings(bpy.types.PropertyGroup):
                             description="Also place the job's second take, muted, on the next free channel")
     seed: IntProperty(name="Take", default=0, min=0,
                       description="Another number asks for a new take of the same request")
+    loudness: EnumProperty(name="Loudness", default="off", description="The music's delivery loudness "
+                           "(integrated, true peak at most -1 dBTP); no credits depend on it", items=[
+                               ("off", "As Made", "Leave the music at the level it was made"),
+                               ("streaming", "Streaming (-14 LUFS)", "Streaming platforms"),
+                               ("web", "Web (-16 LUFS)", "Web video and podcasts"),
+                               ("ebu-r128", "EBU R128 (-23 LUFS)", "European broadcast"),
+                               ("atsc-a85", "ATSC A/85 (-24 LUFS)", "US broadcast")])
     # The last result, so that "Place Again" and "Open Folder" survive saving and reopening.
     last_file: StringProperty(subtype="FILE_PATH", options={"HIDDEN"})
     last_alternate: StringProperty(subtype="FILE_PATH", options={"HIDDEN"})
@@ -50,7 +57,7 @@ class ScoreFitSceneSettings(bpy.types.PropertyGroup):
     def choices(self) -> Choices:
         return Choices(prompt=self.prompt, style=self.style, instrumental=self.instrumental,
                        title=self.title, model=self.model, output=self.output,
-                       alternate=self.alternate, seed=self.seed)
+                       alternate=self.alternate, seed=self.seed, loudness=loudness_target(self.loudness))
 
 
 def _get_key(self):

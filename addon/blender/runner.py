@@ -91,7 +91,8 @@ def start(context, *, start_afresh: bool = False, refit: bool = False) -> str | 
         replacing = SceneHost(scene).placed() if refit else None
         plan = plan_preview(scene, refit=refit, replacing=replacing)
         emulator = prefs is not None and prefs.service == "EMULATOR"
-        service = connect(emulator=built_in(plan.settings.output, apart=True) if emulator else None)
+        service = connect(emulator=built_in(plan.settings.output, apart=True, seed=plan.settings.seed)
+                          if emulator else None)
     except ScoreFitError as error:
         return _fail(describe(error))
     job = BackgroundJob(plan, service, decoder=decode_mp3, start_afresh=start_afresh, destination=destination())

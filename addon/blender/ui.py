@@ -63,6 +63,7 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
         col.prop(settings, "model")
         col.row().prop(settings, "output", expand=True)
         col.prop(settings, "seed")
+        col.prop(settings, "loudness")
 
         prefs = props.preferences(context)
         emulator = bool(prefs and prefs.service == "EMULATOR")

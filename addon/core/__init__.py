@@ -22,7 +22,7 @@ from .plan import DEFAULT_MODEL, MODELS
 from .prompt import DEFAULT_STYLE, TITLE_LIMIT, clean_text
 from .refit import reuse_from
 from .session import (BackgroundJob, BackgroundTask, Choices, Destination, Snapshot, connect, describe, plan_for,
-                      prompt_for, refit_plan_for)
+                      loudness_target, prompt_for, refit_plan_for)
 from .timeline import MAX_CUT_SECONDS, SAMPLE_RATES, FrameRate, Marker, Timeline, frames_to_timecode
 
 __all__ = [
@@ -31,5 +31,5 @@ __all__ = [
     "report_path", "JobState", "Library", "ConfigurationError", "atomic_write", "atomic_write_bytes", "first_free_lane", "Provenance",
     "lane_is_free", "DEFAULT_MODEL", "MODELS", "DEFAULT_STYLE", "TITLE_LIMIT", "clean_text", "reuse_from",
     "BackgroundJob", "BackgroundTask", "Choices", "Destination", "Snapshot", "connect", "describe", "plan_for",
-    "prompt_for", "refit_plan_for", "MAX_CUT_SECONDS", "SAMPLE_RATES", "FrameRate", "Marker", "Timeline", "frames_to_timecode",
+    "loudness_target", "prompt_for", "refit_plan_for", "MAX_CUT_SECONDS", "SAMPLE_RATES", "FrameRate", "Marker", "Timeline", "frames_to_timecode",
 ]

@@ -37,6 +37,9 @@ DEFAULTS = {
     # For an emulator on this computer started with --speed S (tests, demos): S here makes
     # ScoreFit poll at its pace. Ignored for any other address: the real service is never faster.
     "time_scale": 1.0,
+    # The music's delivery loudness: "streaming" (-14 LUFS), "web" (-16), "ebu-r128" (-23),
+    # "atsc-a85" (-24), a number of LUFS, or "off" (as the service or the file made it).
+    "loudness": "off",
     # Resolve: the soundtrack's "bars" or 4-bar "phrases" as markers on its clip, or "none".
     "clip_markers": "none",
 }

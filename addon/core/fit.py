@@ -40,6 +40,7 @@ import numpy as np
 
 from .analysis import Analysis, AnalysisError, AnalysisOptions, analyse, bar_features
 from .audio import Audio, conform
+from . import loudness
 from .ending import Ending, EndingOptions, find_ending, start_of_sound
 
 
@@ -128,8 +129,20 @@ class FitReport:
     fade_in_seconds: float = 0.0     # the head fades in: a cutdown up to its first bar line, an
                                      # opening entered part-way up to its next beat
 
+    loudness: dict | None = None     # what levelling to a delivery loudness did (loudness.Levelled)
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def levelled(music: Audio, report: FitReport, target: float | None) -> tuple[Audio, FitReport]:
+    """The fitted music at a delivery loudness (``target`` LUFS; None leaves it as made),
+    true peak at most -1 dBTP, and its report saying what was measured before and after."""
+    if target is None:
+        return music, report
+    out, level = loudness.to_target(music, target)
+    said = f"{level.after_lufs:.1f} LUFS, true peak {level.after_dbtp:.1f} dBTP" + (" (limited)" if level.limited else "")
+    return out, replace(report, loudness=level.to_dict(), quality=f"{report.quality}; {said}")
 
 
 @dataclass

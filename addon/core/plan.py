@@ -91,6 +91,9 @@ class Plan:
     steps: tuple
     target_seconds: float
     reuse: "Reuse | None" = None    # a Refit: the song already paid for, continued if short
+    # The delivery loudness the fitted music is brought to (LUFS), or None to leave its level.
+    # What is bought does not depend on it, so the request key leaves it out.
+    loudness: float | None = None
 
     @property
     def credits(self) -> int:

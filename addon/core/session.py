@@ -20,15 +20,16 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from . import audio, config
-from .errors import PreflightError, ScoreFitError
+from .errors import InputError, PreflightError, ScoreFitError
 from .files import atomic_copy
 from .journal import JobState
 from .library import Library
+from .loudness import TARGETS
 from .musicapi import (SYSTEM_CLOCK, Cancelled, Clock, ConfigurationError, InsufficientCreditsError,
                        MusicAPIClient, OutcomeUnknownError)
 from .musicapi.client import check_base_url, is_loopback
 from .pipeline import CancelToken, Pipeline, PollSchedule, Progress, Result
-from .plan import CREDITS, DEFAULT_MODEL, Plan, Reuse, Settings, make_plan, make_refit_plan
+from .plan import DEFAULT_MODEL, Plan, Reuse, Settings, make_plan, make_refit_plan
 from .prompt import DEFAULT_STYLE, PromptSpec, derive_prompt
 from .timeline import Timeline
 
@@ -44,16 +45,35 @@ class Choices:
     output: str = "wav"
     alternate: bool = True
     seed: int = 0
+    loudness: float | None = None    # delivery loudness in LUFS (loudness.TARGETS), None: as made
 
     @classmethod
     def from_config(cls, **overrides) -> "Choices":
         stored = config.load_settings()     # DEFAULTS filled in: every key is there
         known = {k: stored[k] for k in ("style", "instrumental", "model", "output", "alternate")}
+        known["loudness"] = loudness_target(stored["loudness"])
         return cls(**{**known, **overrides})
 
     @property
     def settings(self) -> Settings:
         return Settings(model=self.model, output=self.output, alternate=self.alternate, seed=self.seed)
+
+
+def loudness_target(value) -> float | None:
+    """A delivery loudness as an editor gives it: a name (``streaming`` -14, ``web`` -16,
+    ``ebu-r128`` -23, ``atsc-a85`` -24 LUFS), a number of LUFS, or ``off``/None."""
+    if value in (None, "", "off", "none"):
+        return None
+    if str(value).lower() in TARGETS:
+        return TARGETS[str(value).lower()]
+    try:
+        lufs = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{value!r} is no loudness target: use {', '.join(TARGETS)}, a number of "
+                         "LUFS (for example -16) or off") from None
+    if not -40 <= lufs <= -5:
+        raise InputError(f"a loudness target of {lufs:g} LUFS is outside what deliveries use (-40 to -5)")
+    return lufs
 
 
 def prompt_for(timeline: Timeline, choices: Choices) -> PromptSpec:
@@ -79,12 +99,13 @@ PLANS_KEPT = 32      # recent (timeline, choices) pairs: a few scenes' worth of 
 def _plan(timeline: Timeline, dropped: tuple, choices: Choices) -> Plan:
     # ``dropped`` is part of the key: timelines that differ only in markers outside the cut
     # compare equal, but their plans name different dropped markers.
-    return make_plan(timeline, prompt_for(timeline, choices), choices.settings)
+    return replace(make_plan(timeline, prompt_for(timeline, choices), choices.settings), loudness=choices.loudness)
 
 
 def refit_plan_for(timeline: Timeline, choices: Choices, reuse: Reuse) -> Plan:
     """A Refit of the song ``reuse`` to ``timeline``: free, or one extend and a join."""
-    return make_refit_plan(timeline, prompt_for(timeline, choices), reuse, choices.settings)
+    return replace(make_refit_plan(timeline, prompt_for(timeline, choices), reuse, choices.settings),
+                   loudness=choices.loudness)
 
 
 @dataclass

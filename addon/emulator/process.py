@@ -45,7 +45,7 @@ class EmulatorProcess:
     the emulator in a child process. Starting costs the caller only the spawn; the first
     request waits, in the job's worker, until the child answers (``wait_until_ready``)."""
 
-    def __init__(self, *, speed: float):
+    def __init__(self, *, speed: float, seed: int = 0):
         self.speed = speed
         self.key = DEFAULT_KEY
         port = _free_port()
@@ -59,7 +59,7 @@ class EmulatorProcess:
         self._log = tempfile.TemporaryFile()
         self._child = subprocess.Popen(
             [sys.executable, "-m", f"{package.name}.emulator", "--port", str(port), "--speed", repr(speed),
-             "--exit-with-stdin"],
+             "--seed", str(int(seed)), "--exit-with-stdin"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=environment,
             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         # Ready when the child says so, on its own address (not when the port answers:

@@ -24,7 +24,7 @@ def _print(message: str):
 def start(plan, *, start_afresh: bool = False) -> BackgroundJob:
     """``plan``'s job, started against the service the config file names."""
     emulator = config.load_settings().get("service") == "emulator"
-    service = connect(emulator=built_in(plan.settings.output) if emulator else None)
+    service = connect(emulator=built_in(plan.settings.output, seed=plan.settings.seed) if emulator else None)
     return BackgroundJob(plan, service, start_afresh=start_afresh).start()
 
 

@@ -311,3 +311,17 @@ def test_two_scenes_of_the_same_length_keep_their_own_files_beside_the_blend(
     finally:
         bpy.context.window.scene = scene
         bpy.data.scenes.remove(other)
+
+
+@needs_audio
+def test_the_scene_s_loudness_choice_reaches_the_soundtrack(runner, prefs, scene, online):
+    prefs.service = "EMULATOR"
+    scene.scorefit.alternate = False
+    scene.scorefit.loudness = "ebu-r128"
+    assert generate() == {"FINISHED"}
+    drive(runner)
+    assert runner.state.message.kind == "info", runner.state.message.text
+    assert "LUFS" in runner.state.message.text
+    (main,) = [s for s in strips(scene) if s.get("scorefit_role") == "primary"]
+    level = json.loads(Path(main["scorefit_sidecar"]).read_text())["fit"]["primary"]["loudness"]
+    assert level["target"] == -23.0 and abs(level["after_lufs"] + 23.0) < 0.5 and level["after_dbtp"] <= -1.0
