@@ -1,5 +1,6 @@
 """``python -m scorefit.emulator``: run the MusicAPI emulator until Ctrl+C."""
 import argparse
+import os
 import sys
 import time
 
@@ -37,6 +38,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         pass
     emulator.stop()
+    if args.exit_with_stdin:
+        # The host is gone or done: leave now, not after an MP3 still being encoded for it.
+        sys.stdout.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":
