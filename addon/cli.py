@@ -290,7 +290,7 @@ def cmd_fit_file(args) -> int:
     output = Path(args.output_file)
     try:
         report = fit_file(Path(args.input), output, target, args.sample_rate,
-                          loudness=loudness_target(args.loudness))
+                          loudness=loudness_target(args.loudness), duck_under=tuple(map(Path, args.duck_under or ())))
     except ScoreFitError as error:
         raise UsageError(str(error)) from None
     except OSError as error:         # the input unreadable, or the output folder unwritable
@@ -439,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=int, default=48000, choices=SAMPLE_RATES, metavar="HZ",
                    help=f"the fitted file's sample rate: {', '.join(map(str, SAMPLE_RATES))}")
     p.add_argument("--loudness", default=stored["loudness"], metavar="TARGET", help=LOUDNESS_HELP)
+    p.add_argument("--duck-under", action="append", metavar="FILE",
+                   help="dialogue audio starting with the cut (repeatable): the music is lowered 10 dB where "
+                        "it speaks; the keyframes are in the report")
     p.add_argument("--json", action="store_true", help="print the fit report as JSON")
     p = _add(sub, "credits", "show the MusicAPI account's credits", "  scorefit credits", cmd_credits)
     p.add_argument("--base-url", metavar="URL", help=f"MusicAPI address (otherwise {stored['base_url']})")

@@ -115,3 +115,38 @@ def test_loudness_matches_the_reference_meter_and_levels_to_a_target():
     assert abs(meter.integrated_loudness(out.samples.astype(np.float64)) - -14.0) < 0.5
     quiet, level = loudness.to_target(Audio(music.samples, rate), -30.0)    # turned down: no limiting
     assert not level.limited and abs(level.after_lufs - -30.0) < 0.05 and level.gain_db < 0
+
+
+def test_ducking_lowers_the_music_where_speech_plays_and_restores_it_in_gaps():
+    """Speech-like bursts (band-limited noise, syllables with breaths) at known times under
+    steady music: ducked by the depth while they play, back within 1 dB in a long gap."""
+    import numpy as np
+    from scorefit.core.audio import Audio
+    from scorefit.core.ducking import DuckOptions, duck
+    rate = 48000
+    rng = np.random.default_rng(3)
+    t = np.arange(rate * 20) / rate
+    music = Audio(np.stack([np.sin(2 * np.pi * 220 * t) * 0.3] * 2, 1).astype(np.float32), rate)
+    voice = np.zeros(rate * 20, np.float32)
+    speech = [(2.0, 5.0), (11.0, 13.5)]            # seconds
+    for start, end in speech:
+        for syllable in np.arange(start, end, 0.25):   # 0.2-s syllables, 0.05-s breaths
+            a, b = int(syllable * rate), int(min(end, syllable + 0.2) * rate)
+            noise = np.fft.rfft(rng.standard_normal(b - a))
+            freqs = np.fft.rfftfreq(b - a, 1 / rate)
+            noise[(freqs < 300) | (freqs > 3000)] = 0
+            voice[a:b] = np.fft.irfft(noise, b - a).astype(np.float32) * 0.05
+    voices = Audio(np.stack([voice, voice], 1), rate)
+    out, info = duck(music, [voices])
+    found = info["speech"]
+    assert len(found) == 2 and all(abs(f[0] - s[0]) < 0.05 and abs(f[1] - s[1]) < 0.1 for f, s in zip(found, speech))
+
+    def level_db(at):
+        a = int(at * rate)
+        ratio = np.abs(out.samples[a:a + 4800]).max() / np.abs(music.samples[a:a + 4800]).max()
+        return 20 * np.log10(ratio)
+    assert abs(level_db(3.5) - DuckOptions().depth_db) < 0.5          # under speech
+    assert abs(level_db(8.0)) < 1.0                                    # a 6-s gap: restored
+    assert abs(level_db(0.5)) < 0.01 and abs(level_db(18.0)) < 0.01
+    times = [p[0] for p in info["keyframes"]]
+    assert times == sorted(times) and info["keyframes"][0] == [round(2.0 - 0.015, 4), 0.0]

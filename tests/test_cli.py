@@ -350,3 +350,26 @@ def test_a_delivery_loudness_is_applied_and_recorded(capsys, tmp_path):
     code, _, err = scorefit(capsys, "fit-file", tmp_path / "song.wav", "-o", tmp_path / "x.wav",
                             "--duration", "40", "--loudness", "loud")
     assert code == 2 and "is no loudness target" in err
+
+
+def test_fit_file_ducks_under_dialogue_and_reports_the_keyframes(capsys, tmp_path):
+    import numpy as np
+    from music import song
+    from wavfile import write
+    audio, _ = song(70, bpm=100, ending="ring", rate=48000)
+    write(tmp_path / "song.wav", audio.samples, 48000)
+    rng = np.random.default_rng(1)
+    voice = np.zeros(48000 * 40, np.float32)
+    for syllable in np.arange(10.0, 16.0, 0.25):          # six seconds of speech-band syllables
+        a = int(syllable * 48000)
+        spectrum = np.fft.rfft(rng.standard_normal(9600))
+        spectrum[(np.fft.rfftfreq(9600, 1 / 48000) < 300) | (np.fft.rfftfreq(9600, 1 / 48000) > 3000)] = 0
+        voice[a:a + 9600] = np.fft.irfft(spectrum, 9600) * 0.05
+    write(tmp_path / "dialogue.wav", np.stack([voice, voice], 1), 48000)
+    code, out, err = scorefit(capsys, "fit-file", tmp_path / "song.wav", "-o", tmp_path / "cut.wav", "--duration", "40",
+                              "--duck-under", tmp_path / "dialogue.wav", "--json")
+    assert code == 0, err
+    ducking = json.loads(out)["ducking"]
+    (start, end), = ducking["speech"]
+    assert abs(start - 10.0) < 0.05 and abs(end - 16.0) < 0.1 and ducking["depth_db"] == -10.0
+    assert ducking["keyframes"][1] == [start, -10.0]

@@ -9,7 +9,7 @@ import bpy
 from bpy.props import BoolProperty
 
 from ..core import PlacementError, describe, prompt_for, ScoreFitError
-from . import compat, fit_strip, markers, place, props, runner
+from . import compat, duck, fit_strip, markers, place, props, runner
 from .read import timeline_from_scene
 
 SHORTCUT = "Ctrl Shift M"
@@ -212,6 +212,25 @@ class SCOREFIT_OT_fit_strip(bpy.types.Operator):
                         "ScoreFit: fitting the strip; it appears on a free channel when done")
 
 
+class SCOREFIT_OT_duck(bpy.types.Operator):
+    bl_idname = "scorefit.duck"
+    bl_label = "Duck Under Dialogue"
+    bl_description = ("Key the active ScoreFit strip's volume 10 dB down wherever the dialogue (channels named "
+                      "Dialogue, VO or Voice; else the other sound strips) speaks, back up in gaps over a "
+                      "breath. The keyframes are yours to move. No credits are spent")
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        strip = compat.active_strip(context.scene) if context.scene else None
+        ours = strip is not None and strip.type == "SOUND" and bool(strip.get(place.PROP + "role"))
+        return _allowed(cls, _job_running() or (None if ours else "Select a ScoreFit strip"))
+
+    def execute(self, context):
+        return _started(self, duck.start(context.scene, compat.active_strip(context.scene)),
+                        "ScoreFit: finding the dialogue; the volume keyframes appear when done")
+
+
 class SCOREFIT_OT_add_bar_markers(bpy.types.Operator):
     bl_idname = "scorefit.add_bar_markers"
     bl_label = "Add Bar Markers"
@@ -244,4 +263,4 @@ class SCOREFIT_OT_remove_bar_markers(bpy.types.Operator):
 
 classes = (SCOREFIT_OT_generate, SCOREFIT_OT_refit, SCOREFIT_OT_cancel, SCOREFIT_OT_derive_prompt,
            SCOREFIT_OT_place_again, SCOREFIT_OT_open_folder, SCOREFIT_OT_fit_strip,
-           SCOREFIT_OT_add_bar_markers, SCOREFIT_OT_remove_bar_markers)
+           SCOREFIT_OT_add_bar_markers, SCOREFIT_OT_remove_bar_markers, SCOREFIT_OT_duck)

@@ -121,6 +121,8 @@ class SCOREFIT_PT_panel(bpy.types.Panel):
         if active is not None and active.type == "SOUND":
             layout.separator()
             layout.operator("scorefit.fit_strip", icon="MOD_TIME")
+            if active.get("scorefit_role"):
+                layout.operator("scorefit.duck", icon="SPEAKER")
 
 
 def menu_entry(self, context):
@@ -142,6 +144,7 @@ class SEQUENCER_MT_scorefit(bpy.types.Menu):
         layout.operator("scorefit.refit", icon="FILE_REFRESH")
         layout.operator("scorefit.open_folder", icon="FILE_FOLDER")
         layout.operator("scorefit.fit_strip", icon="MOD_TIME")
+        layout.operator("scorefit.duck", icon="SPEAKER")
         layout.separator()
         layout.operator("scorefit.add_bar_markers", icon="MARKER_HLT")
         layout.operator("scorefit.remove_bar_markers", icon="X")

@@ -7,7 +7,8 @@ them to it), so the core's inner layout can change without touching a host. Ever
 a host must handle derives from :class:`ScoreFitError`.
 """
 from . import bars, config, host
-from .audio import Audio, AudioError, write_wav
+from .audio import Audio, AudioError, load, write_wav
+from .ducking import speech_keyframes
 from .bars import BAR, PHRASE
 from .errors import InputError, PlacementError, PreflightError, RefitError, ScoreFitError
 from .fit import FitError, FitReport
@@ -26,7 +27,7 @@ from .session import (BackgroundJob, BackgroundTask, Choices, Destination, Snaps
 from .timeline import MAX_CUT_SECONDS, SAMPLE_RATES, FrameRate, Marker, Timeline, frames_to_timecode
 
 __all__ = [
-    "bars", "config", "host", "Audio", "AudioError", "write_wav", "BAR", "PHRASE", "InputError", "PlacementError",
+    "bars", "config", "host", "Audio", "AudioError", "load", "write_wav", "speech_keyframes", "BAR", "PHRASE", "InputError", "PlacementError",
     "PreflightError", "RefitError", "ScoreFitError", "FitError", "FitReport", "fit_file",
     "report_path", "JobState", "Library", "ConfigurationError", "atomic_write", "atomic_write_bytes", "first_free_lane", "Provenance",
     "lane_is_free", "DEFAULT_MODEL", "MODELS", "DEFAULT_STYLE", "TITLE_LIMIT", "clean_text", "reuse_from",

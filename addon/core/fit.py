@@ -130,6 +130,7 @@ class FitReport:
                                      # opening entered part-way up to its next beat
 
     loudness: dict | None = None     # what levelling to a delivery loudness did (loudness.Levelled)
+    ducking: dict | None = None      # where the music was lowered under dialogue, and its keyframes
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -143,6 +144,19 @@ def levelled(music: Audio, report: FitReport, target: float | None) -> tuple[Aud
     out, level = loudness.to_target(music, target)
     said = f"{level.after_lufs:.1f} LUFS, true peak {level.after_dbtp:.1f} dBTP" + (" (limited)" if level.limited else "")
     return out, replace(report, loudness=level.to_dict(), quality=f"{report.quality}; {said}")
+
+
+def ducked(music: Audio, report: FitReport, voices: tuple) -> tuple[Audio, FitReport]:
+    """The fitted music lowered under the dialogue in ``voices`` (audio files that start with
+    the cut); the report gets the speech found and the gain keyframes."""
+    if not voices:
+        return music, report
+    from .audio import load
+    from .ducking import duck
+    out, info = duck(music, [load(path) for path in voices])
+    stretches = len(info["speech"])
+    said = f"ducked {info['depth_db']:g} dB under {stretches} stretch{'es' if stretches != 1 else ''} of dialogue"
+    return out, replace(report, ducking=info, quality=f"{report.quality}; {said}")
 
 
 @dataclass

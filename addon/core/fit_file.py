@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 
 from . import audio
-from .fit import FitError, FitReport, fit, levelled
+from .fit import FitError, FitReport, ducked, fit, levelled
 from .provenance import FIT_TO_CUT, OWN_NOTE, Provenance
 
 REPORT_SUFFIX = ".fit.json"
@@ -22,7 +22,7 @@ def report_path(output: Path) -> Path:
 
 def fit_file(source: Path, output: Path, target_samples: int, sample_rate: int = 48000,
              decoder: audio.Decoder | None = None, window: tuple[float, float] | None = None,
-             loudness: float | None = None) -> FitReport:
+             loudness: float | None = None, duck_under: tuple = ()) -> FitReport:
     """Fit ``source`` (only ``window``: its start and length in seconds, when given: what a
     trimmed strip plays) to ``target_samples`` at ``sample_rate``; write it and its report."""
     source, output = Path(source), Path(output)
@@ -32,7 +32,7 @@ def fit_file(source: Path, output: Path, target_samples: int, sample_rate: int =
     if window is not None:
         first = max(0, round(window[0] * music.rate))
         music = audio.Audio(music.samples[first:first + max(1, round(window[1] * music.rate))], music.rate)
-    fitted, report = levelled(*fit(music, target_samples, sample_rate), loudness)
+    fitted, report = ducked(*levelled(*fit(music, target_samples, sample_rate), loudness), tuple(duck_under))
     audio.write_wav(fitted, output)
     Provenance(kind=FIT_TO_CUT, fit={"primary": report.to_dict()}, origin="own", licence=OWN_NOTE,
                source={"path": str(source.resolve()), "sha256": _sha256(source),

@@ -131,7 +131,9 @@ def summarise(sections: tuple, budget: int) -> tuple:
     def span(k: int):
         return secs[k].end - secs[k].start
     total = sum(length(k) for k in range(n)) + max(0, n - 1)
-    heap = [(span(k), k, 0) for k in range(n)]
+    # Float keys: Fraction comparisons were most of the time on thousands of markers; spans
+    # are whole frames of seconds, far apart in float precision, so the order is the same.
+    heap = [(float(span(k)), k, 0) for k in range(n)]
     heapq.heapify(heap)
     count = n
     while count > 1 and total > budget:
@@ -156,7 +158,7 @@ def summarise(sections: tuple, budget: int) -> tuple:
             before[after[b]] = a
         version[b] = -1
         version[a] += 1
-        heapq.heappush(heap, (span(a), a, version[a]))
+        heapq.heappush(heap, (float(span(a)), a, version[a]))
         total += length(a)
         count -= 1
     return tuple(secs[k] for k in range(n) if version[k] != -1)

@@ -171,3 +171,35 @@ def set_left(strip, frame: int):
         strip.left_handle = frame
     else:
         strip.frame_final_start = frame
+
+
+def test_duck_under_dialogue_keys_the_volume_down_where_speech_plays(fitter, runner, scene, tmp_path):
+    import numpy as np
+    audio, _ = song(150, rate=48000)
+    write(tmp_path / "song.wav", audio.samples, 48000)
+    sound_strip(scene, tmp_path / "song.wav")
+    assert bpy.ops.scorefit.fit_strip() == {"FINISHED"}
+    assert fitter.wait().kind == "info"
+    fitted = next(s for s in strips(scene) if s.get("scorefit_role") == "fitted")
+    rng = np.random.default_rng(2)
+    voice = np.zeros(48000 * 60, np.float32)
+    for syllable in np.arange(20.0, 30.0, 0.25):              # speech from 20 s to 30 s of the scene
+        a = int(syllable * 48000)
+        spectrum = np.fft.rfft(rng.standard_normal(9600))
+        spectrum[(np.fft.rfftfreq(9600, 1 / 48000) < 300) | (np.fft.rfftfreq(9600, 1 / 48000) > 3000)] = 0
+        voice[a:a + 9600] = np.fft.irfft(spectrum, 9600) * 0.05
+    write(tmp_path / "dialogue.wav", np.stack([voice, voice], 1), 48000)
+    editor = scene.sequence_editor
+    collection = editor.strips if hasattr(editor, "strips") else editor.sequences
+    collection.new_sound(name="Interview", filepath=str(tmp_path / "dialogue.wav"), channel=5, frame_start=1)
+    editor.active_strip = fitted
+    fitted.volume = 0.8
+    assert bpy.ops.scorefit.duck() == {"FINISHED"}
+    message = fitter.wait()
+    assert message.kind == "info" and "under 1 stretch of dialogue" in message.text, message.text
+    levels = {}
+    for seconds in (5, 25, 45):
+        scene.frame_set(1 + seconds * 24)
+        levels[seconds] = fitted.volume
+    assert levels[5] == pytest.approx(0.8, abs=1e-3) and levels[45] == pytest.approx(0.8, abs=1e-3)
+    assert levels[25] == pytest.approx(0.8 * 10 ** (-10 / 20), abs=1e-3)          # 10 dB under speech
