@@ -33,6 +33,8 @@ DEFAULT_OUTPUT = "scorefit.wav"
 
 LOUDNESS_HELP = ("the music's delivery loudness: streaming (-14 LUFS), web (-16), ebu-r128 (-23), atsc-a85 "
                  "(-24), a number of LUFS, or off; true peak kept at -1 dBTP or below")
+DUCK_HELP = ("dialogue audio starting with the cut (repeatable): the music is lowered 10 dB where it "
+             "speaks; the keyframes are in the report")
 ECHOED = 2000        # characters of one message at most: a file's text never floods the terminal
 
 
@@ -145,7 +147,8 @@ def _out_timeline(args) -> str | None:
 def _choices(args) -> Choices:
     return Choices(prompt=args.prompt or "", style=args.style, instrumental=not args.vocals,
                    model=args.model, output=args.output, alternate=not args.no_alternate,
-                   seed=args.seed, loudness=loudness_target(getattr(args, "loudness", None)))
+                   seed=args.seed, loudness=loudness_target(getattr(args, "loudness", None)),
+                   duck_under=tuple(Path(p).absolute() for p in getattr(args, "duck_under", None) or ()))
 
 
 # --- drawing on a terminal ---------------------------------------------------------------
@@ -391,6 +394,7 @@ def _cut_options(p, stored: dict, *, fit: bool):
         return
     run = p.add_argument_group("the run")
     run.add_argument("--loudness", default=stored["loudness"], metavar="TARGET", help=LOUDNESS_HELP)
+    run.add_argument("--duck-under", action="append", metavar="FILE", help=DUCK_HELP)
     run.add_argument("-o", "--output-file", default=DEFAULT_OUTPUT, metavar="WAV",
                      help="the fitted soundtrack, with its provenance .json and -alternate.wav beside it "
                           "(a relative name is in the current folder)")
@@ -439,9 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=int, default=48000, choices=SAMPLE_RATES, metavar="HZ",
                    help=f"the fitted file's sample rate: {', '.join(map(str, SAMPLE_RATES))}")
     p.add_argument("--loudness", default=stored["loudness"], metavar="TARGET", help=LOUDNESS_HELP)
-    p.add_argument("--duck-under", action="append", metavar="FILE",
-                   help="dialogue audio starting with the cut (repeatable): the music is lowered 10 dB where "
-                        "it speaks; the keyframes are in the report")
+    p.add_argument("--duck-under", action="append", metavar="FILE", help=DUCK_HELP)
     p.add_argument("--json", action="store_true", help="print the fit report as JSON")
     p = _add(sub, "credits", "show the MusicAPI account's credits", "  scorefit credits", cmd_credits)
     p.add_argument("--base-url", metavar="URL", help=f"MusicAPI address (otherwise {stored['base_url']})")

@@ -373,3 +373,22 @@ def test_fit_file_ducks_under_dialogue_and_reports_the_keyframes(capsys, tmp_pat
     (start, end), = ducking["speech"]
     assert abs(start - 10.0) < 0.05 and abs(end - 16.0) < 0.1 and ducking["depth_db"] == -10.0
     assert ducking["keyframes"][1] == [start, -10.0]
+
+
+def test_a_generated_soundtrack_is_ducked_under_dialogue_too(capsys, tmp_path):
+    import numpy as np
+    from wavfile import write
+    rng = np.random.default_rng(4)
+    voice = np.zeros(48000 * 30, np.float32)
+    for syllable in np.arange(8.0, 12.0, 0.25):
+        a = int(syllable * 48000)
+        spectrum = np.fft.rfft(rng.standard_normal(9600))
+        spectrum[(np.fft.rfftfreq(9600, 1 / 48000) < 300) | (np.fft.rfftfreq(9600, 1 / 48000) > 3000)] = 0
+        voice[a:a + 9600] = np.fft.irfft(spectrum, 9600) * 0.05
+    write(tmp_path / "vo.wav", np.stack([voice, voice], 1), 48000)
+    code, out, err = scorefit(capsys, "fit", "--emulator", "--duration", "25", "--model", "sonic-v4", "--no-alternate",
+                              "--duck-under", tmp_path / "vo.wav", "-o", tmp_path / "score.wav", "--library", tmp_path / "lib")
+    assert code == 0, err
+    ducking = json.loads((tmp_path / "score.json").read_text())["fit"]["primary"]["ducking"]
+    (start, end), = ducking["speech"]
+    assert abs(start - 8.0) < 0.05 and abs(end - 12.0) < 0.1 and "ducked -10 dB" in out

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import audio
-from .fit import FitError, fit, levelled
+from .fit import FitError, ducked, fit, levelled
 from .errors import BudgetError
 from .journal import Job, StepState
 from .library import Library
@@ -386,7 +386,8 @@ class Pipeline:
         # Named from the request and the length it was fitted to: copies of different music
         # (two scenes of the same length, say) never share a name beside the project.
         tag = hashlib.sha256(repr((job.key, timeline.duration_samples, timeline.sample_rate)
-                                  + ((plan.loudness,) if plan.loudness is not None else ()))
+                                  + ((plan.loudness,) if plan.loudness is not None else ())
+                                  + tuple(str(p) for p in plan.duck_under))
                              .encode()).hexdigest()[:12]
         outputs, reports, notes = {}, {}, self._notes
 
@@ -398,7 +399,7 @@ class Pipeline:
             except FitError as error:
                 return error
             self.cancel.check()          # the fit takes seconds on a long cut: a cancel meanwhile wins
-            fitted, report = levelled(fitted, report, plan.loudness)
+            fitted, report = ducked(*levelled(fitted, report, plan.loudness), plan.duck_under)
             return audio.write_wav(fitted, job.folder / f"fitted-{tag}-{role}.wav"), report
 
         roles = job.roles

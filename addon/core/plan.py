@@ -94,6 +94,8 @@ class Plan:
     # The delivery loudness the fitted music is brought to (LUFS), or None to leave its level.
     # What is bought does not depend on it, so the request key leaves it out.
     loudness: float | None = None
+    # Dialogue files (starting with the cut) the fitted music is lowered under; not bought either.
+    duck_under: tuple = ()
 
     @property
     def credits(self) -> int:

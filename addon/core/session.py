@@ -46,6 +46,7 @@ class Choices:
     alternate: bool = True
     seed: int = 0
     loudness: float | None = None    # delivery loudness in LUFS (loudness.TARGETS), None: as made
+    duck_under: tuple = ()           # dialogue audio files, starting with the cut, to duck under
 
     @classmethod
     def from_config(cls, **overrides) -> "Choices":
@@ -99,13 +100,14 @@ PLANS_KEPT = 32      # recent (timeline, choices) pairs: a few scenes' worth of 
 def _plan(timeline: Timeline, dropped: tuple, choices: Choices) -> Plan:
     # ``dropped`` is part of the key: timelines that differ only in markers outside the cut
     # compare equal, but their plans name different dropped markers.
-    return replace(make_plan(timeline, prompt_for(timeline, choices), choices.settings), loudness=choices.loudness)
+    return replace(make_plan(timeline, prompt_for(timeline, choices), choices.settings), loudness=choices.loudness,
+                   duck_under=choices.duck_under)
 
 
 def refit_plan_for(timeline: Timeline, choices: Choices, reuse: Reuse) -> Plan:
     """A Refit of the song ``reuse`` to ``timeline``: free, or one extend and a join."""
     return replace(make_refit_plan(timeline, prompt_for(timeline, choices), reuse, choices.settings),
-                   loudness=choices.loudness)
+                   loudness=choices.loudness, duck_under=choices.duck_under)
 
 
 @dataclass
