@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core import BackgroundTask, FrameRate, load, speech_keyframes
+from ..core import Audio, BackgroundTask, FrameRate, load, speech_keyframes
 from . import compat, runner
 from .decode import decode_mp3
 from .fit_strip import heard
@@ -53,7 +53,7 @@ def start(scene, music) -> str | None:
             token.check()
             audio = load(path, None if path.suffix.lower() == ".wav" else decode_mp3)
             window = audio.samples[int(start_s * audio.rate):int((start_s + length) * audio.rate)]
-            laid_out.append((type(audio)(window, audio.rate), at))
+            laid_out.append((Audio(window, audio.rate), at))
         return speech_keyframes(laid_out, seconds)
     name = music.name
     runner.run(BackgroundTask(work, stage="Finding dialogue"), scene,

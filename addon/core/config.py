@@ -53,37 +53,31 @@ def config_path() -> Path:
 def problem() -> str:
     """Why the config file cannot be used, in a sentence ("" when it can, or is absent).
     Reading goes on with the defaults; hosts show this so the editor knows why."""
-    fault = _fault()
+    fault = _load()[1]
     return f"The config file {config_path()} {fault}: the defaults are used until it is fixed or removed." if fault else ""
 
 
-def _fault() -> str:
+def _load() -> tuple[dict, str]:
+    """(the stored settings, why the file cannot be used: "" when it can or is absent)."""
     try:
         data = json.loads(config_path().read_text("utf-8"))
     except FileNotFoundError:
-        return ""
+        return {}, ""
     except OSError as error:
-        return f"cannot be read ({error.strerror or error})"
-    except ValueError as error:
-        return f"is not valid JSON ({error})"
-    return "" if isinstance(data, dict) else "holds no JSON object"
+        return {}, f"cannot be read ({error.strerror or error})"
+    except (ValueError, RecursionError) as error:
+        return {}, f"is not valid JSON ({error})"
+    return (data, "") if isinstance(data, dict) else ({}, "holds no JSON object")
 
 
 def _read(strict: bool = False) -> dict:
     """The stored settings; ``strict`` (before a write) refuses to replace a file that
     could not be read, which would lose what the editor stored in it."""
-    try:
-        data = json.loads(config_path().read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
-        data = None
-    if isinstance(data, dict):
-        return data
-    if strict:
-        raise InputError(f"The config file {config_path()} {_fault()}.",
+    data, fault = _load()
+    if fault and strict:
+        raise InputError(f"The config file {config_path()} {fault}.",
                          hint="Fix or remove it, then try again: nothing was changed.")
-    return {}
+    return data
 
 
 def _write(data: dict):

@@ -363,16 +363,15 @@ class Pipeline:
                 raise
             reason = str(error)
         url = self._wav_url(job, clip_id)
-        filename = f"{clip_id}.wav"
-        if not (job.folder / filename).exists():
-            self.client.download(url, job.folder / filename, should_stop=lambda: self.cancel.cancelled)
-        job.finish({**job.data["sources"], role: Library.track_ref(job.key, filename)}, job.clips)
+        ref = self._download(job, url, _Part(clip_id, 0.0, url), "wav")
+        job.finish({**job.data["sources"], role: ref}, job.clips)
         self._notes.append(f"The {role} take's MP3 could not be decoded here ({reason.rstrip('.')}); its "
                            "lossless WAV was fetched instead (2 credits), never a new song.")
         return audio.load(job.source(role))
 
-    def _download(self, job: Job, url: str, part: _Part) -> str:
-        filename = f"{part.clip_id}.{self._plan.settings.output}"
+    def _download(self, job: Job, url: str, part: _Part, kind: str | None = None) -> str:
+        """The clip's audio in the job's folder (fetched once), as its journal names it."""
+        filename = f"{part.clip_id}.{kind or self._plan.settings.output}"
         target = job.folder / filename
         if not target.exists():
             self._report("Downloading", 0.0, 0.0)
